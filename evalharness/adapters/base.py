@@ -1,0 +1,118 @@
+"""Task adapters: where samples come from, how an episode runs, how it is scored.
+
+An adapter is registered by name (``@register``) or, from another package, through the
+``evalharness.adapters`` entry-point group. Its options are a pydantic model, so a suite file and the
+``--opt`` flags are validated the same way and errors name the offending key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from evalharness.agent import EpisodeContext, run_agent_loop
+from evalharness.errors import ConfigError
+from evalharness.tools import Tool
+from evalharness.types import Episode, Message, Sample, Score
+
+
+class AdapterOptions(BaseModel):
+    """Base for adapter options: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskAdapter(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Options: ClassVar[type[AdapterOptions]] = AdapterOptions
+
+    def __init__(self, options: AdapterOptions) -> None:
+        self.options = options
+
+    @abstractmethod
+    def load_samples(self) -> list[Sample]:
+        """All samples, in a fixed order. Raise DataError with file/line/field for malformed data."""
+
+    def system_prompt(self, sample: Sample) -> str | None:
+        return None
+
+    def tools(self, sample: Sample) -> list[Tool]:
+        return []
+
+    def opening_messages(self, sample: Sample) -> list[Message]:
+        if isinstance(sample.input, list):
+            return list(sample.input)
+        messages = []
+        if (system := self.system_prompt(sample)) is not None:
+            messages.append(Message(role="system", content=system))
+        messages.append(Message(role="user", content=sample.input))
+        return messages
+
+    async def run_episode(self, sample: Sample, episode: Episode, ctx: EpisodeContext) -> None:
+        """Fill ``episode`` in place. The default is the plain tool-calling agent loop."""
+        episode.messages.extend(self.opening_messages(sample))
+        await run_agent_loop(ctx, episode, self.tools(sample))
+
+    @abstractmethod
+    async def score(self, sample: Sample, episode: Episode) -> list[Score]:
+        """Scores for a finished (or limit-stopped) episode; the first is the primary score."""
+
+    async def setup(self) -> None:
+        """Acquire shared resources (indexes, sandbox pools) once per run."""
+
+    async def teardown(self) -> None:
+        """Release what ``setup`` acquired; called even when the run is interrupted."""
+
+
+def dataset_fingerprint(samples: list[Sample]) -> str:
+    """A hash of what determines the scores: ids, inputs and targets. Runs with equal fingerprints
+    evaluated the same data; resume refuses to continue a run whose data changed underneath it."""
+    h = hashlib.sha256()
+    for s in samples:
+        inp: Any = [m.to_dict() for m in s.input] if isinstance(s.input, list) else s.input
+        h.update(orjson.dumps([s.id, inp, s.target], default=str, option=orjson.OPT_SORT_KEYS))
+    return h.hexdigest()[:16]
+
+
+_REGISTRY: dict[str, type[TaskAdapter]] = {}
+_PLUGINS_LOADED = False
+
+
+def register(cls: type[TaskAdapter]) -> type[TaskAdapter]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_plugins() -> None:
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    import evalharness.adapters.builtin  # noqa: F401  (registers the built-in adapters)
+
+    for ep in entry_points(group="evalharness.adapters"):
+        try:
+            register(ep.load())
+        except Exception as e:  # a broken plug-in must not break the built-in tasks
+            import logging
+
+            logging.getLogger(__name__).warning("could not load adapter plug-in %s: %s", ep.name, e)
+
+
+def adapter_names() -> list[str]:
+    _load_plugins()
+    return sorted(_REGISTRY)
+
+
+def get_adapter_class(name: str) -> type[TaskAdapter]:
+    _load_plugins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(sorted(_REGISTRY))}") from None

@@ -1,0 +1,228 @@
+"""Command line: parse arguments, call the library, map exceptions to exit codes.
+
+Exit codes: 0 success; 1 internal error (a bug: please report it); 2 bad input or an unusable model
+endpoint; 130 interrupted (everything finished so far is saved and the run can be resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from evalharness import __version__
+from evalharness.errors import ConfigError, EvalHarnessError
+
+log = logging.getLogger("evalharness")
+
+RESUME_FIXED = ("model", "suite", "task", "opt", "model_args", "limit", "epochs", "seed")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalharness", description="Evaluate LLM checkpoints on agentic benchmarks, per domain."
+    )
+    parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="evaluate a model on a suite or a task")
+    what = run.add_argument_group("what to evaluate")
+    what.add_argument("--suite", help="built-in suite name (see `evalharness list`) or a suite YAML file")
+    what.add_argument("--task", help="a single task (adapter) instead of a suite")
+    what.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="task option (with --task)")
+    what.add_argument("--limit", type=_positive_int, help="at most N samples per task")
+    what.add_argument("--epochs", type=_positive_int, help="run every sample K times (default 1)")
+    model = run.add_argument_group("model")
+    model.add_argument("--model", help="BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold")
+    model.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    model.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY; any value works for local servers)")
+    model.add_argument("--model-args", metavar="K=V,...", help="temperature, top_p, max_tokens, seed, stop, timeout, max_retries...")
+    sched = run.add_argument_group("scheduling and limits")
+    sched.add_argument("--max-samples", type=_positive_int, help="samples in flight at once (default 32)")
+    sched.add_argument("--max-connections", type=_positive_int, help="concurrent requests to the model (default 32)")
+    sched.add_argument("--seed", type=int, help="run seed: derives a per-sample generation seed")
+    sched.add_argument("--max-turns", type=_positive_int, help="model calls per sample (default 30)")
+    sched.add_argument("--token-limit", type=_positive_int, help="input+output tokens per sample")
+    sched.add_argument("--time-limit", type=_positive_float, help="wall-clock seconds per sample")
+    store = run.add_argument_group("run directory")
+    store.add_argument("--out", default="runs", type=Path, help="parent folder of run directories (default runs/)")
+    store.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
+    store.add_argument("--retry-errors", action="store_true", help="with --resume: run errored samples again")
+    store.add_argument("--no-progress", action="store_true", help="no live progress bar")
+
+    sub.add_parser("list", help="show built-in suites and tasks with their sample counts")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.debug)
+    try:
+        if args.command == "run":
+            return asyncio.run(_run(args))
+        if args.command == "list":
+            return _list()
+    except EvalHarnessError as e:
+        from evalharness.display import console
+
+        console.print(f"[red]error:[/red] {e}" if e.exit_code != 130 else f"[yellow]{e}[/yellow]", soft_wrap=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        log.debug("internal error", exc_info=True)
+        print(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _configure_logging(debug: bool) -> None:
+    from rich.logging import RichHandler
+
+    from evalharness.display import console
+
+    handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    root.addHandler(handler)
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _attach_run_log(path: Path) -> None:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from evalharness.config import RunConfig, Suite, resolve_suite, task_from_cli
+    from evalharness.display import RunProgress, console, print_summary
+    from evalharness.models import create_backend, parse_model_args
+    from evalharness.runner import build_plan, check_resumable, execute_run, new_run
+    from evalharness.store import RunDir
+
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("base_url", args.base_url), ("max_samples", args.max_samples),
+                          ("max_connections", args.max_connections)) if v is not None
+    }
+    if args.resume is not None:
+        fixed = [f"--{name.replace('_', '-')}" for name in RESUME_FIXED if getattr(args, name) not in (None, [])]
+        if fixed:
+            raise ConfigError(f"--resume continues the recorded configuration; drop {', '.join(fixed)}")
+        run_dir = RunDir.open(args.resume)
+        manifest = run_dir.read_manifest()
+        config = RunConfig.model_validate({**manifest["config"], **overrides})
+        suite = Suite(**manifest["suite"], tasks=config.tasks)
+    else:
+        if args.retry_errors:
+            raise ConfigError("--retry-errors goes with --resume RUN_DIR")
+        if args.model is None:
+            raise ConfigError("--model is required, e.g. --model openai:NAME --base-url URL or --model scripted:gold")
+        if (args.suite is None) == (args.task is None):
+            raise ConfigError("pass exactly one of --suite NAME_OR_FILE and --task NAME (see `evalharness list`)")
+        if args.opt and args.task is None:
+            raise ConfigError("--opt goes with --task")
+        suite = resolve_suite(args.suite) if args.suite else task_from_cli(args.task, args.opt)
+        config = RunConfig(
+            model=args.model,
+            model_args=args.model_args,
+            suite=suite.name,
+            tasks=suite.tasks,
+            limit=args.limit,
+            epochs=args.epochs,
+            seed=args.seed,
+            **{k: v for k, v in (("max_turns", args.max_turns), ("token_limit", args.token_limit),
+                                 ("time_limit", args.time_limit)) if v is not None},
+            **overrides,
+        )
+        run_dir = None
+    model_args = parse_model_args(config.model_args)
+    plan = build_plan(config)
+    if run_dir is not None:
+        check_resumable(run_dir, plan)
+    backend = create_backend(
+        config.model, model_args, base_url=config.base_url, api_key=args.api_key,
+        max_connections=config.max_connections,
+    )
+    try:
+        await backend.check()
+        if run_dir is None:
+            run_dir = new_run(config, suite, plan, backend, args.out)
+        _attach_run_log(run_dir.log_path)
+        console.print(f"run directory: {run_dir.path}")
+        progress = None if args.no_progress else RunProgress(f"{suite.name} · {config.model}")
+        stats_box: list[Any] = []
+
+        def on_start(stats: Any) -> None:
+            stats_box.append(stats)
+            if progress is not None:
+                progress.attach(stats)
+
+        try:
+            outcome = await execute_run(config, plan, run_dir, backend, retry_errors=args.retry_errors,
+                                        on_start=on_start)
+        finally:
+            if progress is not None:
+                await progress.close(stats_box[0] if stats_box else None)
+    finally:
+        await backend.aclose()
+    print_summary(outcome)
+    return 0
+
+
+def _list() -> int:
+    from rich.table import Table
+
+    from evalharness.adapters import adapter_names, get_adapter_class
+    from evalharness.config import RunConfig, builtin_suites, load_suite_file
+    from evalharness.display import out
+    from evalharness.runner import build_plan
+
+    suites = Table(title="Suites", title_justify="left")
+    for col in ("suite", "description", "tasks (samples × epochs)", "samples"):
+        suites.add_column(col)
+    for name, path in builtin_suites().items():
+        suite = load_suite_file(path)
+        plan = build_plan(RunConfig(model="scripted:gold", suite=name, tasks=suite.tasks))
+        parts = ", ".join(f"{t.name} ({len(t.samples)} × {t.epochs})" for t in plan.tasks)
+        suites.add_row(name, suite.description, parts, str(plan.total))
+    tasks = Table(title="Tasks (adapters)", title_justify="left")
+    for col in ("task", "description", "options"):
+        tasks.add_column(col)
+    for name in adapter_names():
+        cls = get_adapter_class(name)
+        options = ", ".join(f"{k}={f.default!r}" for k, f in cls.Options.model_fields.items())
+        tasks.add_row(name, cls.description, options or "-")
+    out.print(suites)
+    out.print(tasks)
+    return 0

@@ -1,0 +1,66 @@
+"""Model strings name the backend: ``openai:NAME``, ``scripted:gold|wrong|silent``."""
+
+from __future__ import annotations
+
+import os
+
+from evalharness.errors import ConfigError
+from evalharness.models.base import (
+    BackendOptions,
+    CallContext,
+    GenerateConfig,
+    ModelArgs,
+    ModelBackend,
+    ModelError,
+    parse_model_args,
+)
+
+__all__ = [
+    "BackendOptions",
+    "CallContext",
+    "GenerateConfig",
+    "ModelArgs",
+    "ModelBackend",
+    "ModelError",
+    "create_backend",
+    "parse_model_args",
+    "split_model_string",
+]
+
+BACKENDS = ("openai", "scripted")
+
+
+def split_model_string(model: str) -> tuple[str, str]:
+    kind, sep, name = model.partition(":")
+    if not sep or not name:
+        raise ConfigError(
+            f"--model {model!r} must be BACKEND:NAME, e.g. openai:gpt-4o-mini or scripted:gold "
+            f"(backends: {', '.join(BACKENDS)})"
+        )
+    if kind not in BACKENDS:
+        raise ConfigError(f"--model {model!r}: unknown backend {kind!r}; known backends: {', '.join(BACKENDS)}")
+    return kind, name
+
+
+def create_backend(
+    model: str,
+    args: ModelArgs,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    max_connections: int = 32,
+) -> ModelBackend:
+    kind, name = split_model_string(model)
+    if kind == "scripted":
+        from evalharness.models.scripted import ScriptedBackend
+
+        return ScriptedBackend(name, max_connections)
+    from evalharness.models.openai_compat import OpenAICompatBackend
+
+    return OpenAICompatBackend(
+        name,
+        base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
+        api_key=api_key or os.environ.get("OPENAI_API_KEY"),
+        options=args.backend,
+        max_connections=max_connections,
+    )

@@ -1,0 +1,390 @@
+"""Schedules samples x epochs over a bounded pool of workers and records each result as it finishes.
+
+The order of work and every sample's seed are deterministic, so two runs of the same suite evaluate the
+same (task, sample, epoch) keys and can be compared pair by pair. A run can be stopped at any moment
+(Ctrl-C, SIGTERM, kill -9, power loss) and resumed: the store holds exactly the finished samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalharness import __version__
+from evalharness.adapters import TaskAdapter, dataset_fingerprint, get_adapter_class
+from evalharness.agent import EpisodeContext
+from evalharness.config import RunConfig, Suite
+from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted
+from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError, parse_model_args
+from evalharness.report.aggregate import DomainSummary, summarize_by_domain
+from evalharness.store import RunDir, iter_sample_dicts, latest_by_key
+from evalharness.types import Episode, Message, ModelOutput, Sample, SampleError, SampleResult, ToolSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class WorkItem:
+    task: str
+    adapter: TaskAdapter
+    sample: Sample
+    epoch: int
+    seed: int | None
+
+
+@dataclass
+class PlannedTask:
+    name: str
+    adapter: TaskAdapter
+    samples: list[Sample]
+    epochs: int
+    fingerprint: str
+
+
+@dataclass
+class Plan:
+    tasks: list[PlannedTask]
+
+    def items(self, seed: int | None) -> Iterator[WorkItem]:
+        """Epoch-major order: every sample once before any sample twice, so a partial run is balanced."""
+        max_epochs = max(t.epochs for t in self.tasks)
+        for epoch in range(1, max_epochs + 1):
+            for t in self.tasks:
+                if epoch > t.epochs:
+                    continue
+                for s in t.samples:
+                    yield WorkItem(t.name, t.adapter, s, epoch, sample_seed(seed, t.name, s.id, epoch))
+
+    @property
+    def total(self) -> int:
+        return sum(len(t.samples) * t.epochs for t in self.tasks)
+
+
+def sample_seed(seed: int | None, task: str, sample_id: str, epoch: int) -> int | None:
+    """A per-sample seed derived from the run seed: stable across runs and machines, distinct per epoch."""
+    if seed is None:
+        return None
+    digest = hashlib.sha256(f"{seed}/{task}/{sample_id}/{epoch}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def build_plan(config: RunConfig) -> Plan:
+    """Instantiate adapters and load their samples; all data errors surface here, before any model call."""
+    tasks = []
+    for spec in config.tasks:
+        adapter_cls = get_adapter_class(spec.task)
+        adapter = adapter_cls(adapter_cls.Options.model_validate(spec.options))
+        samples = adapter.load_samples()
+        seen: set[str] = set()
+        for s in samples:
+            if s.id in seen:
+                raise DataError(f"task {spec.run_name}: sample id {s.id!r} appears twice; ids must be unique")
+            seen.add(s.id)
+        limits = [v for v in (spec.limit, config.limit) if v is not None]
+        if limits:
+            samples = samples[: min(limits)]
+        if not samples:
+            raise DataError(f"task {spec.run_name} has no samples")
+        epochs = config.epochs or spec.epochs or 1
+        tasks.append(PlannedTask(spec.run_name, adapter, samples, epochs, dataset_fingerprint(samples)))
+    return Plan(tasks)
+
+
+@dataclass
+class RunStats:
+    """Live counters, read by the progress display (never written by it)."""
+
+    total: int
+    already_done: int = 0
+    done: int = 0
+    running: int = 0
+    errors: int = 0
+    scored: int = 0
+    score_sum: float = 0.0
+    model_calls: int = 0
+    tokens: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_sum / self.scored if self.scored else None
+
+
+class _CountingBackend:
+    """Counts model calls and tokens for the live display as they happen."""
+
+    def __init__(self, inner: ModelBackend, stats: RunStats) -> None:
+        self._inner = inner
+        self._stats = stats
+        self.name = inner.name
+        self.max_connections = inner.max_connections
+
+    async def generate(
+        self, messages: list[Message], tools: list[ToolSpec], config: GenerateConfig, context: CallContext | None = None
+    ) -> ModelOutput:
+        out = await self._inner.generate(messages, tools, config, context)
+        self._stats.model_calls += 1
+        self._stats.tokens += out.usage.total_tokens
+        return out
+
+    async def check(self) -> None:
+        await self._inner.check()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def describe(self) -> dict[str, Any]:
+        return self._inner.describe()
+
+
+@dataclass
+class RunOutcome:
+    run_dir: RunDir
+    status: str
+    total: int
+    ran: int  # samples finished in this session
+    summaries: list[DomainSummary]
+    wall_seconds: float
+
+
+def _git_revision() -> str | None:
+    source = Path(__file__).resolve().parent.parent
+    if not (source / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _versions() -> dict[str, str]:
+    import openai
+
+    return {
+        "evalharness": __version__,
+        "python": platform.python_version(),
+        "openai": openai.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def new_run(config: RunConfig, suite: Suite, plan: Plan, backend: ModelBackend, out: Path) -> RunDir:
+    manifest = {
+        "created_at": time.time(),
+        "status": "created",
+        "model": backend.describe(),
+        "suite": {"name": suite.name, "path": suite.path, "description": suite.description},
+        "config": config.model_dump(mode="json"),
+        "tasks": [
+            {"name": t.name, "task": t.adapter.name, "samples": len(t.samples), "epochs": t.epochs,
+             "fingerprint": t.fingerprint}
+            for t in plan.tasks
+        ],
+        "total": plan.total,
+        "seed": config.seed,
+        "versions": _versions(),
+        "git_revision": _git_revision(),
+        "argv": sys.argv,
+        "sessions": [],
+    }
+    return RunDir.create(out, suite.name, backend.name, manifest)
+
+
+def check_resumable(run_dir: RunDir, plan: Plan) -> None:
+    """Refuse to resume onto data that changed since the run started: the results would mix two datasets."""
+    recorded = {t["name"]: t["fingerprint"] for t in run_dir.read_manifest().get("tasks", [])}
+    for t in plan.tasks:
+        if recorded.get(t.name) != t.fingerprint:
+            raise EvalHarnessError(
+                f"cannot resume {run_dir.path}: the data of task {t.name!r} changed since the run started "
+                "(different samples); start a new run instead"
+            )
+
+
+async def execute_run(
+    config: RunConfig,
+    plan: Plan,
+    run_dir: RunDir,
+    backend: ModelBackend,
+    *,
+    retry_errors: bool = False,
+    on_start: Callable[[RunStats], None] | None = None,
+) -> RunOutcome:
+    """Run every planned item not yet in the store. Raises RunInterrupted on SIGINT/SIGTERM and
+    RunAborted on an error that would fail every sample; what finished is on disk in both cases."""
+    repaired = run_dir.repair_tail()
+    records = latest_by_key(iter_sample_dicts(run_dir.samples_path))
+    done_keys = {k for k, d in records.items() if not (retry_errors and d.get("error"))}
+    pending = deque(item for item in plan.items(config.seed) if (item.task, item.sample.id, item.epoch) not in done_keys)
+    stats = RunStats(total=plan.total, already_done=plan.total - len(pending))
+    stats.errors = sum(1 for k, d in records.items() if k in done_keys and d.get("error"))
+    for k, d in records.items():
+        if k in done_keys and d.get("scores"):
+            stats.scored += 1
+            stats.score_sum += d["scores"][0]["value"]
+    if repaired:
+        log.warning("the previous session ended mid-write; its incomplete last line was dropped")
+
+    session = {"started_at": time.time(), "pending": len(pending), "pid": os.getpid()}
+    run_dir.update_manifest(status="running")
+    counting = _CountingBackend(backend, stats)
+    generate = parse_model_args(config.model_args, frozenset()).generate
+    writer = run_dir.writer()
+    fatal: list[ModelError] = []
+    workers: list[asyncio.Task[None]] = []
+    interrupted = asyncio.Event()
+
+    async def run_item(item: WorkItem) -> None:
+        episode = Episode()
+        ctx = EpisodeContext(counting, generate.with_seed(item.seed), config.limits, CallContext(item.sample, item.epoch))
+        started_at, t0 = time.time(), time.perf_counter()
+        error: SampleError | None = None
+        timeout = asyncio.timeout(config.time_limit)
+        try:
+            async with timeout:
+                await item.adapter.run_episode(item.sample, episode, ctx)
+        except TimeoutError:
+            if not timeout.expired():
+                raise
+            episode.stop_reason = "time_limit"
+        except ModelError as e:
+            if e.fatal:
+                raise
+            episode.stop_reason = "error"
+            error = SampleError(f"model_error:{e.kind}", str(e))
+        except EvalHarnessError as e:
+            error = SampleError("task_error", str(e))
+        error = error or episode.error
+        scores = []
+        if error is None:
+            try:
+                scores = await item.adapter.score(item.sample, episode)
+            except Exception as e:
+                log.exception("scoring %s/%s failed", item.task, item.sample.id)
+                error = SampleError("scorer_error", f"{type(e).__name__}: {e}")
+        result = SampleResult(
+            task=item.task,
+            sample_id=item.sample.id,
+            epoch=item.epoch,
+            domain=item.sample.domain,
+            target=item.sample.target,
+            episode=episode,
+            scores=scores,
+            error=error,
+            started_at=started_at,
+            duration=time.perf_counter() - t0,
+            seed=item.seed,
+        )
+        await writer.append(result)
+        stats.done += 1
+        if error is not None:
+            stats.errors += 1
+        elif scores:
+            stats.scored += 1
+            stats.score_sum += scores[0].value
+
+    async def worker() -> None:
+        while pending and not fatal:
+            item = pending.popleft()
+            stats.running += 1
+            try:
+                await run_item(item)
+            except ModelError as e:  # only fatal ones get here: the same failure awaits every sample
+                fatal.append(e)
+                for w in workers:
+                    if w is not asyncio.current_task():
+                        w.cancel()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # a bug in an adapter must cost one sample, not the run
+                log.exception("sample %s/%s failed", item.task, item.sample.id)
+                await writer.append(_internal_error(item, e))
+                stats.done += 1
+                stats.errors += 1
+            finally:
+                stats.running -= 1
+
+    def on_signal() -> None:
+        if interrupted.is_set():
+            os._exit(130)  # second signal: leave now; finished lines are already on disk
+        interrupted.set()
+        for w in workers:
+            w.cancel()
+
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal)
+            installed.append(sig)
+    if on_start is not None:
+        on_start(stats)
+    t_start = time.perf_counter()
+    try:
+        await asyncio.gather(*(setup_adapter(t.adapter) for t in plan.tasks))
+        workers.extend(asyncio.create_task(worker()) for _ in range(min(config.max_samples, len(pending)) or 0))
+        await asyncio.gather(*workers, return_exceptions=True)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await writer.close()
+        await asyncio.gather(*(t.adapter.teardown() for t in plan.tasks), return_exceptions=True)
+        wall = time.perf_counter() - t_start
+        status = "failed" if fatal else "interrupted" if interrupted.is_set() or pending else "complete"
+        session.update(finished_at=time.time(), finished=stats.done, status=status)
+        manifest = run_dir.read_manifest()
+        run_dir.update_manifest(status=status, sessions=[*manifest.get("sessions", []), session])
+    if fatal:
+        raise RunAborted(f"model error: {fatal[0]} — the run stopped; fix it and resume with "
+                         f"`evalharness run --resume {run_dir.path}`")
+    if status == "interrupted":
+        raise RunInterrupted(
+            f"interrupted: {stats.already_done + stats.done}/{plan.total} samples saved in {run_dir.path}; "
+            f"resume with `evalharness run --resume {run_dir.path}`"
+        )
+    from evalharness.store import load_run
+
+    summaries = summarize_by_domain(load_run(run_dir.path).results)
+    return RunOutcome(run_dir, status, plan.total, stats.done, summaries, wall)
+
+
+async def setup_adapter(adapter: TaskAdapter) -> None:
+    try:
+        await adapter.setup()
+    except EvalHarnessError:
+        raise
+    except Exception as e:
+        raise EvalHarnessError(f"task {adapter.name}: setup failed: {type(e).__name__}: {e}") from e
+
+
+def _internal_error(item: WorkItem, exc: BaseException) -> SampleResult:
+    return SampleResult(
+        task=item.task,
+        sample_id=item.sample.id,
+        epoch=item.epoch,
+        domain=item.sample.domain,
+        target=item.sample.target,
+        episode=Episode(stop_reason="error"),
+        scores=[],
+        error=SampleError("internal", f"{type(exc).__name__}: {exc}"),
+        started_at=time.time(),
+        duration=0.0,
+        seed=item.seed,
+    )

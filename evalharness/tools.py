@@ -1,0 +1,119 @@
+"""Tools the model can call.
+
+A tool never ends a run: bad arguments, unknown names and exceptions inside the tool all come back to
+the model as an error message it can react to, and are logged on the episode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evalharness.types import Message, ToolCall, ToolCallRecord, ToolSpec
+
+log = logging.getLogger(__name__)
+
+MAX_TOOL_OUTPUT_CHARS = 64_000
+
+
+@dataclass(slots=True)
+class ToolResult:
+    text: str
+    is_error: bool = False
+
+
+class ToolError(Exception):
+    """Raised inside a tool for an error the model should read (no traceback is shown to it)."""
+
+
+ToolFunction = Callable[..., Awaitable[ToolResult | str]]
+
+
+@dataclass(slots=True)
+class Tool:
+    spec: ToolSpec
+    fn: ToolFunction  # called with the validated arguments as keyword arguments
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+    "null": (type(None),),
+}
+
+
+def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
+    """Check the top level of ``arguments`` against the tool's JSON schema; return a message or None.
+
+    Only what models commonly get wrong is checked (missing, unknown and mistyped arguments); a tool
+    that needs deeper checks does them itself and raises ToolError.
+    """
+    props: dict[str, Any] = spec.parameters.get("properties", {})
+    missing = [k for k in spec.parameters.get("required", ()) if k not in arguments]
+    if missing:
+        return f"missing required argument(s): {', '.join(missing)}"
+    if spec.parameters.get("additionalProperties") is False:
+        unknown = [k for k in arguments if k not in props]
+        if unknown:
+            return f"unknown argument(s): {', '.join(unknown)}; expected: {', '.join(props) or 'none'}"
+    for key, value in arguments.items():
+        expected = props.get(key, {}).get("type")
+        if expected is None:
+            continue
+        names = expected if isinstance(expected, list) else [expected]
+        ok = any(
+            isinstance(value, _JSON_TYPES.get(n, (object,)))
+            and not (n in ("integer", "number") and isinstance(value, bool))
+            for n in names
+        )
+        if not ok:
+            return f"argument {key!r} must be of type {'/'.join(names)}, got {type(value).__name__}"
+    return None
+
+
+async def execute_tool_call(call: ToolCall, tools: dict[str, Tool]) -> tuple[Message, ToolCallRecord]:
+    """Run one call and return the tool message for the model plus the log record."""
+    start = time.perf_counter()
+    result = await _run(call, tools)
+    text = result.text
+    if len(text) > MAX_TOOL_OUTPUT_CHARS:
+        text = text[:MAX_TOOL_OUTPUT_CHARS] + f"\n[output truncated: {len(result.text)} characters in all]"
+    duration = time.perf_counter() - start
+    message = Message(role="tool", content=text, tool_call_id=call.id, name=call.name, is_error=result.is_error)
+    record = ToolCallRecord(call.name, call.arguments, text, result.is_error, duration)
+    return message, record
+
+
+async def _run(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
+    if call.parse_error is not None:
+        return ToolResult(
+            f"Error: the arguments of your call to {call.name!r} are not a valid JSON object "
+            f"({call.parse_error}). Call the tool again with a JSON object of arguments.",
+            is_error=True,
+        )
+    tool = tools.get(call.name)
+    if tool is None:
+        available = ", ".join(sorted(tools)) or "none"
+        return ToolResult(f"Error: there is no tool named {call.name!r}. Available tools: {available}.", True)
+    problem = validate_arguments(tool.spec, call.arguments)
+    if problem:
+        return ToolResult(f"Error calling {call.name}: {problem}.", is_error=True)
+    try:
+        out = await tool.fn(**call.arguments)
+    except ToolError as e:
+        return ToolResult(f"Error: {e}", is_error=True)
+    except Exception as e:  # a crashing tool is the model's problem to react to, not the run's
+        log.debug("tool %s raised", call.name, exc_info=True)
+        return ToolResult(f"Error: tool {call.name} failed: {type(e).__name__}: {e}", is_error=True)
+    return out if isinstance(out, ToolResult) else ToolResult(str(out))
