@@ -184,6 +184,19 @@ def _versions() -> dict[str, str]:
     }
 
 
+def redact_argv(argv: list[str]) -> list[str]:
+    """The command line with secrets replaced, for the manifest."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if i > 0 and argv[i - 1] == "--api-key":
+            out.append("***")
+        elif arg.startswith("--api-key="):
+            out.append("--api-key=***")
+        else:
+            out.append(arg)
+    return out
+
+
 def new_run(config: RunConfig, suite: Suite, plan: Plan, backend: ModelBackend, out: Path) -> RunDir:
     manifest = {
         "created_at": time.time(),
@@ -200,7 +213,7 @@ def new_run(config: RunConfig, suite: Suite, plan: Plan, backend: ModelBackend, 
         "seed": config.seed,
         "versions": _versions(),
         "git_revision": _git_revision(),
-        "argv": sys.argv,
+        "argv": redact_argv(sys.argv),
         "sessions": [],
     }
     return RunDir.create(out, suite.name, backend.name, manifest)

@@ -66,17 +66,20 @@ class ServerLog:
     models_requests: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
 
 class ScriptedOpenAIServer:
     def __init__(
         self, policy: Policy = calculator_policy, latency: float = 0.0, record_bodies: bool = True,
-        model: str = "scripted-model",
+        model: str = "scripted-model", api_key: str | None = None,
     ) -> None:
         self.policy = policy
         self.latency = latency
         self.record_bodies = record_bodies
         self.model = model
+        self.api_key = api_key  # when set, requests with another bearer token get 401
         self.faults: deque[Fault] = deque()
         self.log = ServerLog()
         self.port = 0
@@ -93,16 +96,30 @@ class ScriptedOpenAIServer:
         self.faults.extend(faults)
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._auth])
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         return app
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response({"error": {"message": "invalid API key", "type": "auth"}}, status=401)
+        return await handler(request)
 
     async def _models(self, request: web.Request) -> web.Response:
         self.log.models_requests += 1
         return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "test"}]})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.log.in_flight += 1
+        self.log.max_in_flight = max(self.log.max_in_flight, self.log.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.log.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.log.chat_requests += 1
         self.log.request_times.append(time.monotonic())

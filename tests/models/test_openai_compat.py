@@ -1,0 +1,174 @@
+"""The OpenAI-compatible backend against a real HTTP server: the real SDK, real sockets, real JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from evalharness.adapters.calculator import CALCULATOR, CalculatorAdapter, CalculatorOptions
+from evalharness.agent import EpisodeContext, Limits, run_agent_loop
+from evalharness.errors import ModelUnavailable
+from evalharness.models.base import BackendOptions, CallContext, GenerateConfig, ModelError
+from evalharness.models.openai_compat import OpenAICompatBackend, retry_after_seconds
+from evalharness.types import Episode, Message
+from tests.support.openai_server import Fault, ScriptedOpenAIServer
+
+QUESTION = [Message(role="user", content="Compute `2 + 3` with the calculator tool.")]
+
+
+def make_backend(url: str, **options: float) -> OpenAICompatBackend:
+    opts = BackendOptions(**{"retry_initial_wait": 0.01, "retry_max_wait": 5.0, "max_retries": 3, **options})
+    return OpenAICompatBackend("scripted-model", base_url=url, api_key="test", options=opts, max_connections=8)
+
+
+async def test_generate_sends_tools_and_parses_tool_calls(openai_server: ScriptedOpenAIServer) -> None:
+    backend = make_backend(openai_server.base_url)
+    out = await backend.generate(QUESTION, [CALCULATOR.spec], GenerateConfig(temperature=0.0, max_tokens=64))
+    await backend.aclose()
+    body = openai_server.log.bodies[-1]
+    assert body["tools"][0]["function"]["name"] == "calculator"
+    assert body["temperature"] == 0.0 and body["max_tokens"] == 64
+    assert out.message.tool_calls[0].name == "calculator"
+    assert out.message.tool_calls[0].arguments == {"expression": "2 + 3"}
+    assert out.finish_reason == "tool_calls"
+    assert (out.usage.input_tokens, out.usage.output_tokens) == (20, 5)
+
+
+async def test_429_honours_retry_after(openai_server: ScriptedOpenAIServer) -> None:
+    # Backoff alone would wait ~0.01 s; only Retry-After explains a wait of 0.4 s.
+    openai_server.inject(Fault("status", 429, retry_after="0.4"))
+    backend = make_backend(openai_server.base_url)
+    out = await backend.generate(QUESTION, [CALCULATOR.spec], GenerateConfig())
+    await backend.aclose()
+    assert out.message.tool_calls
+    first, second = openai_server.log.request_times
+    assert 0.4 <= second - first < 3.0
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("status", 500), Fault("status", 503), Fault("truncated"), Fault("disconnect")],
+    ids=["500", "503", "truncated-json", "disconnect"],
+)
+async def test_transient_failures_are_retried(openai_server: ScriptedOpenAIServer, fault: Fault) -> None:
+    openai_server.inject(fault)
+    backend = make_backend(openai_server.base_url)
+    out = await backend.generate(QUESTION, [CALCULATOR.spec], GenerateConfig())
+    await backend.aclose()
+    assert out.message.tool_calls[0].arguments == {"expression": "2 + 3"}
+    assert openai_server.log.chat_requests == 2
+
+
+async def test_timeout_is_retried(openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.inject(Fault("timeout", delay=2.0))
+    backend = make_backend(openai_server.base_url, timeout=0.5)
+    out = await backend.generate(QUESTION, [CALCULATOR.spec], GenerateConfig())
+    await backend.aclose()
+    assert out.message.tool_calls
+    assert openai_server.log.chat_requests == 2
+
+
+async def test_retries_are_bounded_and_end_in_a_model_error(openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.inject(*[Fault("status", 500)] * 4)
+    backend = make_backend(openai_server.base_url, max_retries=3)
+    with pytest.raises(ModelError) as info:
+        await backend.generate(QUESTION, [], GenerateConfig())
+    await backend.aclose()
+    assert info.value.kind == "http_500" and not info.value.fatal
+    assert "injected 500" in str(info.value)
+    assert openai_server.log.chat_requests == 4
+
+
+async def test_client_errors_are_not_retried(openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.inject(Fault("status", 400))
+    backend = make_backend(openai_server.base_url)
+    with pytest.raises(ModelError) as info:
+        await backend.generate(QUESTION, [], GenerateConfig())
+    await backend.aclose()
+    assert info.value.kind == "http_400" and not info.value.fatal
+    assert openai_server.log.chat_requests == 1
+
+
+@pytest.mark.parametrize("status", [401, 404])
+async def test_auth_and_unknown_model_errors_are_fatal(openai_server: ScriptedOpenAIServer, status: int) -> None:
+    openai_server.inject(Fault("status", status))
+    backend = make_backend(openai_server.base_url)
+    with pytest.raises(ModelError) as info:
+        await backend.generate(QUESTION, [], GenerateConfig())
+    await backend.aclose()
+    assert info.value.fatal
+
+
+async def test_malformed_tool_arguments_go_back_to_the_model(openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.inject(Fault("bad_tool_args"))
+    backend = make_backend(openai_server.base_url)
+    sample = CalculatorAdapter(CalculatorOptions(count=1)).load_samples()[0]
+    episode = Episode(messages=[Message(role="user", content=sample.input)])  # type: ignore[arg-type]
+    ctx = EpisodeContext(backend, GenerateConfig(), Limits(max_turns=5), CallContext(sample, 1))
+    await run_agent_loop(ctx, episode, [CALCULATOR])
+    await backend.aclose()
+    bad = episode.messages[1].tool_calls[0]
+    assert bad.parse_error and bad.raw_arguments == '{"expression": "1 +'
+    tool_reply = episode.messages[2]
+    assert tool_reply.role == "tool" and tool_reply.is_error and "not a valid JSON object" in tool_reply.content
+    # The model saw the error (and the raw arguments it sent) in the next request.
+    next_request = openai_server.log.bodies[1]["messages"]
+    assert next_request[1]["tool_calls"][0]["function"]["arguments"] == '{"expression": "1 +'
+    assert "not a valid JSON object" in next_request[2]["content"]
+    assert episode.stop_reason == "completed"
+
+
+async def test_connection_limit_bounds_concurrent_requests() -> None:
+    with ScriptedOpenAIServer(latency=0.05) as server:
+        backend = OpenAICompatBackend(
+            "scripted-model", base_url=server.base_url, api_key="x", options=BackendOptions(), max_connections=3
+        )
+        await asyncio.gather(*(backend.generate(QUESTION, [], GenerateConfig()) for _ in range(12)))
+        await backend.aclose()
+        assert server.log.chat_requests == 12
+        assert server.log.max_in_flight == 3
+
+
+async def test_check_passes_on_a_live_server(openai_server: ScriptedOpenAIServer) -> None:
+    backend = make_backend(openai_server.base_url)
+    await backend.check()
+    await backend.aclose()
+    assert openai_server.log.models_requests == 1
+
+
+async def test_check_reports_an_unreachable_server() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    backend = make_backend(f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(ModelUnavailable) as info:
+        await backend.check()
+    await backend.aclose()
+    assert f"127.0.0.1:{port}" in str(info.value) and "--base-url" in str(info.value)
+
+
+async def test_check_reports_a_rejected_key() -> None:
+    with ScriptedOpenAIServer(api_key="right-key") as server:
+        backend = make_backend(server.base_url)  # sends "test"
+        with pytest.raises(ModelUnavailable) as info:
+            await backend.check()
+        await backend.aclose()
+    assert "rejected the API key" in str(info.value) and "--api-key" in str(info.value)
+
+
+def test_retry_after_parsing() -> None:
+    class R:
+        def __init__(self, headers: dict[str, str]) -> None:
+            self.headers = headers
+
+    class E(Exception):
+        def __init__(self, headers: dict[str, str]) -> None:
+            self.response = R(headers)
+
+    assert retry_after_seconds(E({"retry-after": "2"})) == 2.0
+    assert retry_after_seconds(E({"retry-after-ms": "250"})) == 0.25
+    assert retry_after_seconds(E({})) is None
+    assert retry_after_seconds(E({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert retry_after_seconds(ValueError()) is None
