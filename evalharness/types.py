@@ -208,7 +208,10 @@ class SampleError:
 @dataclass(slots=True)
 class Episode:
     """What happened while the model worked on a sample. Mutated in place as the episode runs, so a
-    time limit or an error still leaves the partial transcript for scoring and debugging."""
+    time limit or an error still leaves the partial transcript for scoring and debugging.
+
+    ``error`` is how the episode reports a failure to the runner, which records it on
+    ``SampleResult.error``; it is therefore not part of the episode's own serialised form."""
 
     messages: list[Message] = field(default_factory=list)
     tool_log: list[ToolCallRecord] = field(default_factory=list)

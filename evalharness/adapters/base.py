@@ -22,9 +22,10 @@ from evalharness.types import Episode, Message, Sample, Score
 
 
 class AdapterOptions(BaseModel):
-    """Base for adapter options: unknown keys are errors, not silently ignored."""
+    """Base for adapter options: unknown keys are errors, and values are not coerced across types
+    (``count: true`` must not quietly become ``count=1``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TaskAdapter(ABC):

@@ -8,6 +8,7 @@ Problems are generated from a seed, so ``count`` can be anything and ids stay st
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import random
 import re
@@ -28,8 +29,9 @@ _OPS: dict[type, Any] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?:(?<![\w)])-)?\d[\d,]*(?:\.\d+)?")  # "10-20" is two numbers, not 10 and -20
 _MAX_EXPONENT = 64
+_MAX_BITS = 4096  # results beyond this are refused: a tool call must not stall the event loop
 
 
 def evaluate_expression(expression: str) -> int | float:
@@ -49,12 +51,20 @@ def evaluate_expression(expression: str) -> int | float:
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
             left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
-                raise ToolError(f"exponent {right} is too large (at most {_MAX_EXPONENT})")
+            if isinstance(node.op, ast.Pow):
+                if abs(right) > _MAX_EXPONENT:
+                    raise ToolError(f"exponent {right} is too large (at most {_MAX_EXPONENT})")
+                if abs(right) * math.log2(max(abs(left), 2)) > _MAX_BITS:
+                    raise ToolError("result too large")
             try:
-                return _OPS[type(node.op)](left, right)
+                value = _OPS[type(node.op)](left, right)
             except ZeroDivisionError:
                 raise ToolError("division by zero") from None
+            except OverflowError:
+                raise ToolError("result too large") from None
+            if isinstance(value, int) and value.bit_length() > _MAX_BITS:
+                raise ToolError("result too large")
+            return value
         raise ToolError(f"unsupported syntax in {expression!r}: only numbers and + - * / // % ** ( )")
 
     value = ev(tree)

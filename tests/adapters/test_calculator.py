@@ -61,7 +61,11 @@ def test_division_by_zero_is_a_tool_error(expression: str) -> None:
         evaluate_expression(expression)
 
 
-@pytest.mark.parametrize("expression", ["2 ** 65", "10 ** 1000", "2 ** -100", "2 ** (60 + 5)", "9 ** 9 ** 9"])
+@pytest.mark.parametrize(
+    "expression",
+    ["2 ** 65", "10 ** 1000", "2 ** -100", "2 ** (60 + 5)", "9 ** 9 ** 9", "(((9**64)**64)**64)**64",
+     "1e308 ** 2", "(2 ** 64) ** 64 * (2 ** 64) ** 64"],
+)
 def test_huge_exponent_refused(expression: str) -> None:
     with pytest.raises(ToolError, match="too large"):
         evaluate_expression(expression)
@@ -121,6 +125,7 @@ async def test_calculator_tool_reports_errors_to_the_model() -> None:
         ("about 7.25", 7.25),
         ("x = 3.", 3.0),
         ("```\n(1 + 2) * 3 = 9\n```", 9.0),
+        ("the range 10-20", 20.0),
     ],
 )
 def test_extract_number_takes_the_last_number(text: str, number: float) -> None:
@@ -188,6 +193,8 @@ def test_options_validation() -> None:
         CalculatorOptions(domain="")
     with pytest.raises(ValueError):
         CalculatorOptions(colour="red")
+    with pytest.raises(ValueError):  # no silent coercion: a boolean is not a count
+        CalculatorOptions.model_validate({"count": True})
 
 
 def test_registered_under_its_name() -> None:
