@@ -10,10 +10,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError
 from evalharness.tools import Tool, execute_tool_call
 from evalharness.types import Episode, Message, SampleError
+
+if TYPE_CHECKING:
+    from evalharness.sandboxes.manager import SandboxManager
 
 
 @dataclass(slots=True, frozen=True)
@@ -28,12 +32,13 @@ class Limits:
 
 @dataclass(slots=True)
 class EpisodeContext:
-    """What an adapter needs to run one sample: the model, its settings, the limits."""
+    """What an adapter needs to run one sample: the model, its settings, the limits, the sandboxes."""
 
     backend: ModelBackend
     config: GenerateConfig
     limits: Limits
     call: CallContext
+    sandboxes: SandboxManager | None = None
 
 
 StopCondition = Callable[[Message], bool]

@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     sched.add_argument("--max-turns", type=_positive_int, help="model calls per sample (default 30)")
     sched.add_argument("--token-limit", type=_positive_int, help="input+output tokens per sample")
     sched.add_argument("--time-limit", type=_positive_float, help="wall-clock seconds per sample")
+    box = run.add_argument_group("sandboxes (where model-written code runs)")
+    box.add_argument("--sandbox", choices=["auto", "docker", "local"],
+                     help="docker: isolated containers; local: subprocesses, NOT isolated; "
+                          "auto (default): docker when an engine answers, else local with a warning")
+    box.add_argument("--max-sandboxes", type=_positive_int, help="sandboxes alive at once, per image (default 8)")
     store = run.add_argument_group("run directory")
     store.add_argument("--out", default="runs", type=Path, help="parent folder of run directories (default runs/)")
     store.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
@@ -75,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--no-progress", action="store_true", help="no live progress bar")
 
     sub.add_parser("list", help="show built-in suites and tasks with their sample counts")
+
+    sandbox = sub.add_parser("sandbox", help="build, inspect and clean up the Docker sandbox images")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
+    build = sandbox_sub.add_parser("build", help="build the sandbox images (skips up-to-date ones)")
+    build.add_argument("images", nargs="*", help="image names (default: all)")
+    build.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    sandbox_sub.add_parser("status", help="engine reachable? images present? our containers running?")
+    sandbox_sub.add_parser("cleanup", help="remove every container evalharness made, also after a crash")
     return parser
 
 
@@ -86,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(args))
         if args.command == "list":
             return _list()
+        if args.command == "sandbox":
+            from evalharness.sandbox_cli import sandbox_command
+
+            return sandbox_command(args)
     except EvalHarnessError as e:
         from evalharness.display import console
 
@@ -128,12 +145,13 @@ async def _run(args: argparse.Namespace) -> int:
     from evalharness.config import RunConfig, Suite, resolve_suite, task_from_cli
     from evalharness.display import RunProgress, console, print_summary
     from evalharness.models import create_backend, parse_model_args
-    from evalharness.runner import build_plan, check_resumable, execute_run, new_run
+    from evalharness.runner import build_plan, check_resumable, execute_run, new_run, open_sandboxes
     from evalharness.store import RunDir
 
     overrides: dict[str, Any] = {
         k: v for k, v in (("base_url", args.base_url), ("max_samples", args.max_samples),
-                          ("max_connections", args.max_connections)) if v is not None
+                          ("max_connections", args.max_connections), ("sandbox", args.sandbox),
+                          ("max_sandboxes", args.max_sandboxes)) if v is not None
     }
     if args.resume is not None:
         fixed = [f"--{name.replace('_', '-')}" for name in RESUME_FIXED if getattr(args, name) not in (None, [])]
@@ -174,8 +192,10 @@ async def _run(args: argparse.Namespace) -> int:
         config.model, model_args, base_url=config.base_url, api_key=args.api_key,
         max_connections=config.max_connections,
     )
+    sandboxes = None
     try:
         await backend.check()
+        sandboxes = await open_sandboxes(config, plan)
         if run_dir is None:
             run_dir = new_run(config, suite, plan, backend, args.out)
         _attach_run_log(run_dir.log_path)
@@ -190,11 +210,13 @@ async def _run(args: argparse.Namespace) -> int:
 
         try:
             outcome = await execute_run(config, plan, run_dir, backend, retry_errors=args.retry_errors,
-                                        on_start=on_start)
+                                        sandboxes=sandboxes, on_start=on_start)
         finally:
             if progress is not None:
                 await progress.close(stats_box[0] if stats_box else None)
     finally:
+        if sandboxes is not None:
+            await sandboxes.close()
         await backend.aclose()
     print_summary(outcome)
     return 0

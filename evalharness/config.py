@@ -8,7 +8,7 @@ key, because a typo found after an hour of evaluation is an hour lost.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -71,6 +71,8 @@ class RunConfig(BaseModel):
     max_turns: int = Field(default=30, ge=1)
     token_limit: int | None = Field(default=None, ge=1)
     time_limit: float | None = Field(default=None, gt=0)
+    sandbox: Literal["auto", "docker", "local"] = "auto"
+    max_sandboxes: int = Field(default=8, ge=1, description="sandboxes alive at once, per image")
 
     @field_validator("tasks")
     @classmethod

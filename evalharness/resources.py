@@ -1,4 +1,4 @@
-"""Where the built-in task data lives: ``tasks/`` in a checkout, ``evalharness/_builtin_tasks`` in a wheel."""
+"""Where shipped files live: ``tasks/`` and ``sandboxes/`` in a checkout; inside the package in a wheel."""
 
 from __future__ import annotations
 
@@ -16,3 +16,10 @@ def builtin_tasks_dir() -> Path:
 
 def builtin_suites_dir() -> Path:
     return builtin_tasks_dir() / "suites"
+
+
+def sandbox_images_dir() -> Path:
+    installed = _PACKAGE_DIR / "_sandbox_images"
+    if installed.is_dir():
+        return installed
+    return _PACKAGE_DIR.parent / "sandboxes"

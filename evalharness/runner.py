@@ -30,6 +30,8 @@ from evalharness.config import RunConfig, Suite
 from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError, parse_model_args
 from evalharness.report.aggregate import DomainSummary, summarize_by_domain
+from evalharness.sandboxes.base import SandboxError, SandboxLimits
+from evalharness.sandboxes.manager import SandboxManager, resolve_mode
 from evalharness.store import RunDir, iter_sample_dicts, latest_by_key
 from evalharness.types import Episode, Message, ModelOutput, Sample, SampleError, SampleResult, ToolSpec
 
@@ -71,6 +73,9 @@ class Plan:
     @property
     def total(self) -> int:
         return sum(len(t.samples) * t.epochs for t in self.tasks)
+
+    def sandbox_images(self) -> set[str]:
+        return {image for t in self.tasks for s in t.samples if (image := t.adapter.sandbox_image(s))}
 
 
 def sample_seed(seed: int | None, task: str, sample_id: str, epoch: int) -> int | None:
@@ -219,6 +224,21 @@ def new_run(config: RunConfig, suite: Suite, plan: Plan, backend: ModelBackend, 
     return RunDir.create(out, suite.name, backend.name, manifest)
 
 
+async def open_sandboxes(config: RunConfig, plan: Plan) -> SandboxManager | None:
+    """The sandboxes a plan needs, checked and warming up; None when no task runs code.
+    Called before the run directory is made, so a missing image or engine costs nothing."""
+    images = plan.sandbox_images()
+    if not images:
+        return None
+    manager = SandboxManager(resolve_mode(config.sandbox), SandboxLimits(), config.max_sandboxes)
+    try:
+        await manager.prepare(images)
+    except BaseException:
+        await manager.close()
+        raise
+    return manager
+
+
 def check_resumable(run_dir: RunDir, plan: Plan) -> None:
     """Refuse to resume onto data that changed since the run started: the results would mix two datasets."""
     recorded = {t["name"]: t["fingerprint"] for t in run_dir.read_manifest().get("tasks", [])}
@@ -237,10 +257,14 @@ async def execute_run(
     backend: ModelBackend,
     *,
     retry_errors: bool = False,
+    sandboxes: SandboxManager | None = None,
     on_start: Callable[[RunStats], None] | None = None,
 ) -> RunOutcome:
     """Run every planned item not yet in the store. Raises RunInterrupted on SIGINT/SIGTERM and
-    RunAborted on an error that would fail every sample; what finished is on disk in both cases."""
+    RunAborted on an error that would fail every sample; what finished is on disk in both cases.
+    ``sandboxes`` (from ``open_sandboxes``) stays the caller's to close."""
+    if sandboxes is None and plan.sandbox_images():
+        raise EvalHarnessError("this run's tasks execute code: open their sandboxes with open_sandboxes()")
     repaired = run_dir.repair_tail()
     records = latest_by_key(iter_sample_dicts(run_dir.samples_path))
     done_keys = {k for k, d in records.items() if not (retry_errors and d.get("error"))}
@@ -254,7 +278,9 @@ async def execute_run(
     if repaired:
         log.warning("the previous session ended mid-write; its incomplete last line was dropped")
 
-    session = {"started_at": time.time(), "pending": len(pending), "pid": os.getpid()}
+    session: dict[str, Any] = {"started_at": time.time(), "pending": len(pending), "pid": os.getpid()}
+    if sandboxes is not None:
+        session["sandbox"] = sandboxes.describe()
     run_dir.update_manifest(status="running")
     counting = _CountingBackend(backend, stats)
     generate = parse_model_args(config.model_args, frozenset()).generate
@@ -265,7 +291,8 @@ async def execute_run(
 
     async def run_item(item: WorkItem) -> None:
         episode = Episode()
-        ctx = EpisodeContext(counting, generate.with_seed(item.seed), config.limits, CallContext(item.sample, item.epoch))
+        ctx = EpisodeContext(counting, generate.with_seed(item.seed), config.limits,
+                             CallContext(item.sample, item.epoch), sandboxes)
         started_at, t0 = time.time(), time.perf_counter()
         error: SampleError | None = None
         timeout = asyncio.timeout(config.time_limit)
@@ -281,6 +308,8 @@ async def execute_run(
                 raise
             episode.stop_reason = "error"
             error = SampleError(f"model_error:{e.kind}", str(e))
+        except SandboxError as e:
+            error = SampleError("sandbox_error", str(e))
         except EvalHarnessError as e:
             error = SampleError("task_error", str(e))
         error = error or episode.error

@@ -240,8 +240,9 @@ def test_resolve_builtin_smoke() -> None:
     suite = resolve_suite("smoke")
     assert suite.name == "smoke"
     assert suite.path is not None and suite.path.endswith("smoke.yaml")
-    assert [t.task for t in suite.tasks] == ["calculator"]
+    assert [(t.task, t.run_name) for t in suite.tasks] == [("calculator", "calculator"), ("calculator", "python")]
     assert suite.tasks[0].options == {"count": 8}
+    assert suite.tasks[1].options == {"count": 4, "tool": "python", "domain": "python"}
 
 
 def test_resolve_path(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from evalharness.agent import EpisodeContext, run_agent_loop
-from evalharness.errors import ConfigError
+from evalharness.errors import ConfigError, EvalHarnessError
+from evalharness.sandboxes.base import Sandbox
 from evalharness.tools import Tool
 from evalharness.types import Episode, Message, Sample, Score
 
@@ -43,8 +44,15 @@ class TaskAdapter(ABC):
     def system_prompt(self, sample: Sample) -> str | None:
         return None
 
-    def tools(self, sample: Sample) -> list[Tool]:
+    def sandbox_image(self, sample: Sample) -> str | None:
+        """The sandbox image this sample's tools run code in (``python``, ``office``), or None."""
+        return None
+
+    def tools(self, sample: Sample, sandbox: Sandbox | None) -> list[Tool]:
         return []
+
+    async def prepare_sandbox(self, sample: Sample, sandbox: Sandbox) -> None:
+        """Put the sample's files into its fresh sandbox before the model starts."""
 
     def opening_messages(self, sample: Sample) -> list[Message]:
         if isinstance(sample.input, list):
@@ -56,9 +64,18 @@ class TaskAdapter(ABC):
         return messages
 
     async def run_episode(self, sample: Sample, episode: Episode, ctx: EpisodeContext) -> None:
-        """Fill ``episode`` in place. The default is the plain tool-calling agent loop."""
+        """Fill ``episode`` in place. The default is the plain tool-calling agent loop, in a fresh
+        sandbox when the sample needs one."""
         episode.messages.extend(self.opening_messages(sample))
-        await run_agent_loop(ctx, episode, self.tools(sample))
+        image = self.sandbox_image(sample)
+        if image is None:
+            await run_agent_loop(ctx, episode, self.tools(sample, None))
+            return
+        if ctx.sandboxes is None:
+            raise EvalHarnessError(f"task {self.name} needs a sandbox, but the run has none")
+        async with ctx.sandboxes.sandbox(image) as sandbox:
+            await self.prepare_sandbox(sample, sandbox)
+            await run_agent_loop(ctx, episode, self.tools(sample, sandbox))
 
     @abstractmethod
     async def score(self, sample: Sample, episode: Episode) -> list[Score]:

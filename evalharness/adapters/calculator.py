@@ -12,11 +12,13 @@ import math
 import operator
 import random
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from evalharness.adapters.base import AdapterOptions, TaskAdapter, register
+from evalharness.sandboxes.base import Sandbox
+from evalharness.sandboxes.python_tool import PythonToolMode, python_tool
 from evalharness.tools import Tool, ToolError, ToolResult
 from evalharness.types import Episode, Sample, Score, ToolSpec
 
@@ -105,12 +107,16 @@ class CalculatorOptions(AdapterOptions):
     count: int = Field(default=8, ge=1, le=1_000_000, description="how many problems to generate")
     seed: int = Field(default=0, description="generator seed: same seed, same problems")
     domain: str = Field(default="calculator", min_length=1)
+    tool: Literal["calculator", "python"] = Field(
+        default="calculator", description="calculator: in-process tool; python: code run in a sandbox"
+    )
+    python_tool: PythonToolMode = "stateful"
 
 
 @register
 class CalculatorAdapter(TaskAdapter):
     name = "calculator"
-    description = "Arithmetic problems solved with a calculator tool (generated; any count)."
+    description = "Arithmetic problems solved with a calculator or a sandboxed python tool (generated)."
     Options = CalculatorOptions
     options: CalculatorOptions
 
@@ -121,17 +127,19 @@ class CalculatorAdapter(TaskAdapter):
             a, b, c, d = rng.randint(10, 999), rng.randint(10, 999), rng.randint(2, 99), rng.randint(1, 999)
             expression = f"({a} + {b}) * {c} - {d}"
             value = (a + b) * c - d
+            tool = self.options.tool
+            arguments = {"expression": expression} if tool == "calculator" else {"code": f"print({expression})"}
             samples.append(
                 Sample(
                     id=f"calc-{i:05d}",
-                    input=f"Compute `{expression}` with the calculator tool, then reply with the number only.",
+                    input=f"Compute `{expression}` with the {tool} tool, then reply with the number only.",
                     target=value,
                     domain=self.options.domain,
                     metadata={
                         "expression": expression,
                         "gold": {
                             "steps": [
-                                {"tool_calls": [{"name": "calculator", "arguments": {"expression": expression}}]},
+                                {"tool_calls": [{"name": tool, "arguments": arguments}]},
                                 {"content": str(value)},
                             ],
                             "wrong_answer": str(value + 1),
@@ -144,8 +152,13 @@ class CalculatorAdapter(TaskAdapter):
     def system_prompt(self, sample: Sample) -> str:
         return "You are a careful assistant. Use the tools you are given; never guess a calculation."
 
-    def tools(self, sample: Sample) -> list[Tool]:
-        return [CALCULATOR]
+    def sandbox_image(self, sample: Sample) -> str | None:
+        return "python" if self.options.tool == "python" else None
+
+    def tools(self, sample: Sample, sandbox: Sandbox | None) -> list[Tool]:
+        if sandbox is None:
+            return [CALCULATOR]
+        return [python_tool(sandbox, self.options.python_tool)]
 
     async def score(self, sample: Sample, episode: Episode) -> list[Score]:
         answer = extract_number(episode.final_answer)

@@ -28,23 +28,24 @@ _BACKTICKED = re.compile(r"`([^`]+)`")
 
 
 def calculator_policy(body: dict[str, Any]) -> dict[str, Any]:
-    """Solve the calculator task like a competent model: call the tool, then report its result."""
+    """Solve the calculator task like a competent model: call the tool it was given (``calculator`` or
+    ``python``), then report the tool's result."""
     last = body["messages"][-1]
     if last["role"] == "tool":
         return {"role": "assistant", "content": f"The answer is {last['content']}."}
     match = _BACKTICKED.search(last.get("content") or "")
-    if not match or not body.get("tools"):
+    tools = [t["function"]["name"] for t in body.get("tools") or ()]
+    if not match or not tools:
         return {"role": "assistant", "content": "I cannot help with that."}
+    expression = match.group(1)
+    arguments = {"code": f"print({expression})"} if tools[0] == "python" else {"expression": expression}
     n = sum(1 for m in body["messages"] if m["role"] == "assistant")
     return {
         "role": "assistant",
         "content": None,
         "tool_calls": [
-            {
-                "id": f"call_{n}",
-                "type": "function",
-                "function": {"name": "calculator", "arguments": json.dumps({"expression": match.group(1)})},
-            }
+            {"id": f"call_{n}", "type": "function",
+             "function": {"name": tools[0], "arguments": json.dumps(arguments)}}
         ],
     }
 
