@@ -1,9 +1,34 @@
 #!/usr/bin/env bash
-# Install the test dependencies and run the whole test suite. Idempotent: safe to run again and again.
+# Install everything the tests need, then run the whole test suite. Idempotent: safe to run again.
+#   - the project with its test extra (editable)
+#   - a Docker engine (Debian's docker.io) and debootstrap, started when not running
+#   - the sandbox images (built once, reused while their Dockerfiles are unchanged)
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+  log "installing docker.io and debootstrap"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd"
+  nohup dockerd >/tmp/evalharness-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/evalharness-dockerd.log"; exit 1; }
+fi
+
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e ".[test]"
+
+log "building sandbox images (skipped when up to date)"
+python3 -m evalharness sandbox build
 
 # pytest exits 5 when it collects nothing: that is a failure here, never a pass.
 exec python3 -m pytest -n 2 "$@"
