@@ -33,3 +33,8 @@ class RunInterrupted(EvalHarnessError):
     """The user (or the system) asked the run to stop; what finished is saved."""
 
     exit_code = 130
+
+
+class SandboxError(EvalHarnessError):
+    """The sandbox itself failed (engine gone, container dead, cannot start): not the model's fault, so it
+    ends the sample as an error instead of going back to the model as a tool error."""

@@ -211,7 +211,7 @@ def new_run(config: RunConfig, suite: Suite, plan: Plan, backend: ModelBackend, 
         "config": config.model_dump(mode="json"),
         "tasks": [
             {"name": t.name, "task": t.adapter.name, "samples": len(t.samples), "epochs": t.epochs,
-             "fingerprint": t.fingerprint}
+             "fingerprint": t.fingerprint, "options": t.adapter.options.model_dump(mode="json")}
             for t in plan.tasks
         ],
         "total": plan.total,

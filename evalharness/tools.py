@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from evalharness.errors import EvalHarnessError
 from evalharness.types import Message, ToolCall, ToolCallRecord, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ async def _run(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
         out = await tool.fn(**call.arguments)
     except ToolError as e:
         return ToolResult(f"Error: {e}", is_error=True)
+    except EvalHarnessError:  # the harness failed (e.g. a dead sandbox), not the model: the sample errors
+        raise
     except Exception as e:  # a crashing tool is the model's problem to react to, not the run's
         log.debug("tool %s raised", call.name, exc_info=True)
         return ToolResult(f"Error: tool {call.name} failed: {type(e).__name__}: {e}", is_error=True)

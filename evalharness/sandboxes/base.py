@@ -12,12 +12,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from evalharness.errors import EvalHarnessError
+from evalharness.errors import SandboxError
 from evalharness.sandboxes.session import SessionClient, SessionCrashed, SessionTimeout
 
-
-class SandboxError(EvalHarnessError):
-    """The sandbox itself failed (engine gone, container dead, cannot start): not the model's fault."""
+__all__ = ["ExecResult", "PythonResult", "Sandbox", "SandboxError", "SandboxLimits", "SandboxProvider"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,9 +72,15 @@ class DockerChannel:
 
     @classmethod
     async def open(cls, client: Any, container_id: str) -> DockerChannel:
-        exec_id = (await in_thread(client.api.exec_create, container_id, SERVER_ARGV, stdin=True, stdout=True,
-                                   stderr=True, tty=False))["Id"]
-        sock = await in_thread(client.api.exec_start, exec_id, socket=True)
+        import docker.errors
+
+        try:
+            exec_id = (await in_thread(client.api.exec_create, container_id, SERVER_ARGV, stdin=True,
+                                       stdout=True, stderr=True, tty=False))["Id"]
+            sock = await in_thread(client.api.exec_start, exec_id, socket=True)
+        except docker.errors.APIError as e:
+            raise SandboxError(f"the sandbox container {container_id[:12]} is gone or stopped: "
+                               f"{e.explanation or e}") from None
         raw: socket.socket = sock._sock
         raw.setblocking(False)
         reader, writer = await asyncio.open_connection(sock=raw, limit=8 << 20)
