@@ -18,7 +18,9 @@ from evalharness.errors import ConfigError, EvalHarnessError
 
 log = logging.getLogger("evalharness")
 
-RESUME_FIXED = ("model", "suite", "task", "opt", "model_args", "limit", "epochs", "seed")
+RESUME_FIXED = ("model", "suite", "task", "opt", "model_args", "limit", "epochs", "seed", "dataset", "split",
+                "field", "python_tool", "prompt_template")
+TASK_OPTION_FLAGS = ("dataset", "split", "python_tool", "prompt_template")
 
 
 def _positive_int(text: str) -> int:
@@ -54,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--suite", help="built-in suite name (see `evalharness list`) or a suite YAML file")
     what.add_argument("--task", help="a single task (adapter) instead of a suite")
     what.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="task option (with --task)")
+    what.add_argument("--dataset", help="task data: a JSONL/JSON/CSV/Parquet file or a Hugging Face dataset name")
+    what.add_argument("--split", help="dataset split (Hugging Face datasets; default test)")
+    what.add_argument("--field", action="append", default=[], metavar="TASK_FIELD=DATA_FIELD",
+                      help="map a field the task expects to the data's column, e.g. problem=question")
+    what.add_argument("--python-tool", choices=["stateful", "stateless", "none"],
+                      help="python tool mode for tasks that have one")
+    what.add_argument("--prompt-template", help="Jinja2 prompt template file for tasks that use one")
     what.add_argument("--limit", type=_positive_int, help="at most N samples per task")
     what.add_argument("--epochs", type=_positive_int, help="run every sample K times (default 1)")
     model = run.add_argument_group("model")
@@ -168,9 +177,11 @@ async def _run(args: argparse.Namespace) -> int:
             raise ConfigError("--model is required, e.g. --model openai:NAME --base-url URL or --model scripted:gold")
         if (args.suite is None) == (args.task is None):
             raise ConfigError("pass exactly one of --suite NAME_OR_FILE and --task NAME (see `evalharness list`)")
-        if args.opt and args.task is None:
-            raise ConfigError("--opt goes with --task")
-        suite = resolve_suite(args.suite) if args.suite else task_from_cli(args.task, args.opt)
+        named = _named_task_options(args)
+        if (args.opt or named) and args.task is None:
+            flags = ", ".join(["--opt"] * bool(args.opt) + [f"--{k.replace('_', '-')}" for k in named])
+            raise ConfigError(f"{flags} go(es) with --task; in a suite, put task options under `options:`")
+        suite = resolve_suite(args.suite) if args.suite else task_from_cli(args.task, args.opt, named)
         config = RunConfig(
             model=args.model,
             model_args=args.model_args,
@@ -222,6 +233,20 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named_task_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The task-option flags that were given, as task options (``--field a=b`` -> ``fields: {a: b}``)."""
+    named: dict[str, Any] = {k: getattr(args, k) for k in TASK_OPTION_FLAGS if getattr(args, k) is not None}
+    if args.field:
+        fields = {}
+        for pair in args.field:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise ConfigError(f"--field {pair!r} is not of the form TASK_FIELD=DATA_FIELD")
+            fields[key.strip()] = value.strip()
+        named["fields"] = fields
+    return named
+
+
 def _list() -> int:
     from rich.table import Table
 
@@ -243,7 +268,8 @@ def _list() -> int:
         tasks.add_column(col)
     for name in adapter_names():
         cls = get_adapter_class(name)
-        options = ", ".join(f"{k}={f.default!r}" for k, f in cls.Options.model_fields.items())
+        options = ", ".join(f"{k}={f.get_default(call_default_factory=True)!r}"
+                            for k, f in cls.Options.model_fields.items())
         tasks.add_row(name, cls.description, options or "-")
     out.print(suites)
     out.print(tasks)

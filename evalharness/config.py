@@ -215,7 +215,8 @@ def parse_opts(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
-def task_from_cli(task: str, opts: list[str]) -> Suite:
-    spec = TaskSpec(task=task, options=parse_opts(opts))
+def task_from_cli(task: str, opts: list[str], named: dict[str, Any] | None = None) -> Suite:
+    """A one-task suite from ``--task`` with ``--opt`` pairs and the named option flags (``--dataset``...)."""
+    spec = TaskSpec(task=task, options={**parse_opts(opts), **(named or {})})
     validate_task_options(spec, "--opt", None)
     return Suite(name=task, description=f"task {task} from the command line", path=None, tasks=[spec])

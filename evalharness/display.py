@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evalharness.report.aggregate import DomainSummary
+from evalharness.report.stats import Estimate
 from evalharness.runner import RunOutcome, RunStats
 
 # Logs and CI consoles are not terminals; rich would wrap tables at 80 columns there.
@@ -84,20 +85,29 @@ class RunProgress:
             self._progress.stop()
 
 
+def _estimate(est: Estimate) -> tuple[str, str]:
+    if est.n == 0:
+        return "-", "-"
+    score = f"{est.mean:.3f} ± {est.se:.3f}" if est.se is not None else f"{est.mean:.3f} ± n/a"
+    ci = f"[{est.ci95[0]:.3f}, {est.ci95[1]:.3f}]" if est.ci95 else "-"
+    return score, ci
+
+
 def summary_table(summaries: list[DomainSummary]) -> Table:
+    """Mean over samples of the per-sample mean over epochs (mean@K when K > 1), and pass@K."""
+    with_pass = any(s.pass_at_k is not None for s in summaries)
     table = Table(title="Scores by domain (mean ± standard error, 95% CI)", title_justify="left")
-    for name, justify in [("domain", "left"), ("score", "right"), ("95% CI", "right"), ("n", "right"),
-                          ("errors", "right"), ("model calls", "right"), ("tokens", "right")]:
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    columns = ["domain", "score", "95% CI", *(["pass@k ± SE"] if with_pass else []), "n", "epochs", "errors",
+               "model calls", "tokens"]
+    for name in columns:
+        table.add_column(name, justify="left" if name == "domain" else "right", no_wrap=True)
     for s in summaries:
-        est = s.score
-        if est.n == 0:
-            score, ci = "-", "-"
-        else:
-            score = f"{est.mean:.3f} ± {est.se:.3f}" if est.se is not None else f"{est.mean:.3f} ± n/a"
-            ci = f"[{est.ci95[0]:.3f}, {est.ci95[1]:.3f}]" if est.ci95 else "-"
+        score, ci = _estimate(s.score)
+        passed = []
+        if with_pass:
+            passed = [f"@{s.epochs}: {_estimate(s.pass_at_k)[0]}" if s.pass_at_k is not None else "-"]
         errors = f"[red]{s.errors}[/red]" if s.errors else "0"
-        table.add_row(s.domain, score, ci, str(est.n), errors, str(s.model_calls),
+        table.add_row(s.domain, score, ci, *passed, str(s.score.n), str(s.epochs), errors, str(s.model_calls),
                       _fmt_tokens(s.input_tokens + s.output_tokens))
     return table
 

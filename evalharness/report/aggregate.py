@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from evalharness.report.stats import Estimate, clustered_estimate
+from evalharness.report.stats import Estimate, clustered_estimate, mean_and_se, pass_at_k
 from evalharness.types import SampleResult
 
 
@@ -19,6 +19,8 @@ class DomainSummary:
     input_tokens: int
     output_tokens: int
     model_calls: int
+    epochs: int  # attempts per sample (the smallest over the domain's samples)
+    pass_at_k: Estimate | None  # pass@epochs over samples, when epochs > 1; a success is a score of 1
 
 
 def summarize_by_domain(results: Iterable[SampleResult]) -> list[DomainSummary]:
@@ -36,15 +38,23 @@ def summarize_by_domain(results: Iterable[SampleResult]) -> list[DomainSummary]:
             c[1] += 1
             continue
         scores[domain][(r.task, r.sample_id)].append(r.scores[0].value)
-    return [
-        DomainSummary(
+    summaries = []
+    for d, c in sorted(counts.items()):
+        per_sample = scores.get(d, {})
+        epochs = min((len(v) for v in per_sample.values()), default=0)
+        passed = None
+        if epochs > 1:
+            passed = mean_and_se([pass_at_k(len(v), sum(1 for x in v if x >= 1.0), epochs)
+                                  for v in per_sample.values()])
+        summaries.append(DomainSummary(
             domain=d,
-            score=clustered_estimate(scores.get(d, {})),
+            score=clustered_estimate(per_sample),
             results=c[0],
             errors=c[1],
             input_tokens=c[2],
             output_tokens=c[3],
             model_calls=c[4],
-        )
-        for d, c in sorted(counts.items())
-    ]
+            epochs=epochs,
+            pass_at_k=passed,
+        ))
+    return summaries

@@ -53,3 +53,13 @@ def clustered_estimate(scores_by_cluster: Mapping[object, Iterable[float]]) -> E
         if vals:
             cluster_means.append(math.fsum(vals) / len(vals))
     return mean_and_se(cluster_means)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased estimate of the probability that at least one of k attempts succeeds, from n attempts
+    with c successes: 1 - C(n-c, k) / C(n, k) (Chen et al., 2021). Requires n >= k."""
+    if not 0 < k <= n:
+        raise ValueError(f"pass@{k} needs at least {k} attempts, got {n}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)

@@ -1,0 +1,126 @@
+"""Loading task data from local files (JSONL, JSON, CSV, Parquet) or Hugging Face ``datasets`` names.
+
+Users bring data whose columns are named differently; ``fields`` maps the names a task expects to the
+names the data has (``{"problem": "question"}``). Every problem is reported before the run starts, with
+the file, the line or record, and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalharness.errors import DataError
+
+LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One row of data with where it came from, for error messages."""
+
+    values: dict[str, Any]
+    where: str  # "data.jsonl:12" or "org/name[test] row 12"
+
+
+def load_records(source: str | Path, split: str | None = None) -> list[Record]:
+    path = Path(source)
+    if path.exists():
+        return _load_local(path, split)
+    if path.suffix.lower() in LOCAL_SUFFIXES or str(source).startswith((".", "/", "~")):
+        raise DataError(f"dataset file {source} does not exist")
+    return _load_hub(str(source), split)
+
+
+def _load_local(path: Path, split: str | None) -> list[Record]:
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix not in LOCAL_SUFFIXES:
+        raise DataError(f"{path}: expected a {', '.join(LOCAL_SUFFIXES)} file")
+    if suffix == ".jsonl":
+        records = []
+        with open(path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{path}:{number}: not valid JSON ({e.msg})") from None
+                if not isinstance(value, dict):
+                    raise DataError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
+                records.append(Record(value, f"{path}:{number}"))
+        return records
+    if suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        if isinstance(data, dict):  # {"test": [...], "train": [...]} or {"data": [...]}
+            key = split if split in data else "data" if "data" in data else None
+            if key is None or not isinstance(data[key], list):
+                raise DataError(f"{path}: expected a list of objects, or an object with a {split or 'data'!r} list")
+            data = data[key]
+        if not isinstance(data, list):
+            raise DataError(f"{path}: expected a list of objects")
+        for i, value in enumerate(data):
+            if not isinstance(value, dict):
+                raise DataError(f"{path}: record {i}: expected an object, got {type(value).__name__}")
+        return [Record(value, f"{path} record {i}") for i, value in enumerate(data)]
+    if suffix == ".csv":
+        with open(path, encoding="utf-8", newline="") as fh:
+            # line numbers: the header is line 1
+            return [Record(dict(row), f"{path}:{i + 2}") for i, row in enumerate(csv.DictReader(fh))]
+    try:
+        import pandas as pd
+
+        frame = pd.read_parquet(path)
+    except ImportError as e:
+        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow): {e}") from None
+    except Exception as e:
+        raise DataError(f"{path}: cannot read as Parquet: {e}") from None
+    return [Record(row, f"{path} row {i}") for i, row in enumerate(frame.to_dict(orient="records"))]
+
+
+def _load_hub(name: str, split: str | None) -> list[Record]:
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(
+            f"{name!r} is not a local file; loading Hugging Face datasets needs `pip install datasets`"
+        ) from None
+    split = split or "test"
+    try:
+        data = datasets.load_dataset(name, split=split)
+    except Exception as e:
+        raise DataError(f"cannot load dataset {name!r} (split {split!r}): {str(e).splitlines()[0]}") from None
+    return [Record(dict(row), f"{name}[{split}] row {i}") for i, row in enumerate(data)]
+
+
+def map_fields(
+    records: list[Record], fields: dict[str, str], required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Rows with the task's own field names. ``fields`` maps task name -> data name; unmapped names are
+    looked up as they are. A missing required field is an error naming the record and the mapping."""
+    known = set(required) | set(optional)
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise DataError(f"--field {unknown[0]}=...: this task has no field {unknown[0]!r}; "
+                        f"its fields are: {', '.join(sorted(known))}")
+    rows = []
+    for record in records:
+        row = {}
+        for name in (*required, *optional):
+            source = fields.get(name, name)
+            if source in record.values and record.values[source] is not None:
+                row[name] = record.values[source]
+            elif name in required:
+                how = f" (mapped by --field {name}={source})" if name in fields else ""
+                present = ", ".join(sorted(map(str, record.values))) or "none"
+                raise DataError(f"{record.where}: no field {source!r}{how}; fields present: {present}")
+        rows.append(row)
+    if not rows:
+        raise DataError("the dataset has no records")
+    return rows

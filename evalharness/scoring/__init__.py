@@ -1,0 +1,1 @@
+"""Scorers shared by several tasks."""
