@@ -78,7 +78,7 @@ def _load_local(path: Path, split: str | None) -> list[Record]:
 
         frame = pd.read_parquet(path)
     except ImportError as e:
-        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow): {e}") from None
+        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install 'evalharness[data]'): {e}") from None
     except Exception as e:
         raise DataError(f"{path}: cannot read as Parquet: {e}") from None
     return [Record(row, f"{path} row {i}") for i, row in enumerate(frame.to_dict(orient="records"))]
@@ -89,7 +89,7 @@ def _load_hub(name: str, split: str | None) -> list[Record]:
         import datasets
     except ImportError:
         raise DataError(
-            f"{name!r} is not a local file; loading Hugging Face datasets needs `pip install datasets`"
+            f"{name!r} is not a local file; loading Hugging Face datasets needs `pip install 'evalharness[data]'`"
         ) from None
     split = split or "test"
     try:

@@ -36,7 +36,8 @@ def our_containers(*, owner: str | None = None, prefix: str | None = None) -> li
     client = docker_client()
     try:
         labels = [LABEL] + ([f"{OWNER_LABEL}={owner}"] if owner else [])
-        found = client.containers.list(all=True, filters={"label": labels})
+        # ignore_removed: a container removed while the list is being inspected is skipped, not an error
+        found = client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
         if prefix is not None:
             found = [c for c in found if c.labels.get(OWNER_LABEL, "").startswith(prefix)]
         return found

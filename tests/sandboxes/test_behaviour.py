@@ -39,18 +39,13 @@ async def test_session_state_survives_between_calls(sandbox: Sandbox) -> None:
     assert not (first.restarted or second.restarted or third.restarted)
 
 
-async def test_restart_python_loses_the_session(sandbox: Sandbox) -> None:
-    await sandbox.python("kept = 'before restart'")
+async def test_restart_python_loses_variables_but_not_files(sandbox: Sandbox) -> None:
+    await sandbox.python("kept = 'before restart'\nopen('note.txt', 'w').write('still here')")
     assert (await sandbox.python("kept")).result == "'before restart'"
     await sandbox.restart_python()
     after = await sandbox.python("kept")
     assert after.error is not None and "NameError" in after.error
     assert (await sandbox.python("kept = 1\nkept + 1")).result == "2"  # the new session works
-
-
-async def test_files_survive_a_python_restart(sandbox: Sandbox) -> None:
-    await sandbox.python("open('note.txt', 'w').write('still here')")
-    await sandbox.restart_python()
     assert (await sandbox.python("open('note.txt').read()")).result == "'still here'"
 
 
@@ -99,7 +94,7 @@ async def test_exception_traceback_is_limited_to_the_cell(sandbox: Sandbox) -> N
     assert (await sandbox.python("inner")).result.startswith("<function inner")
 
 
-async def test_traceback_into_library_code_starts_at_the_cell(sandbox: Sandbox) -> None:
+async def test_library_and_syntax_errors(sandbox: Sandbox) -> None:
     got = await sandbox.python("import json\njson.loads('{broken')")
     assert got.error is not None
     frames = [line.strip() for line in got.error.splitlines() if line.strip().startswith("File ")]
@@ -107,9 +102,6 @@ async def test_traceback_into_library_code_starts_at_the_cell(sandbox: Sandbox) 
     assert any("json" in frame for frame in frames[1:])  # the library's own frames are kept
     assert "<string>" not in got.error
     assert got.error.splitlines()[-1].startswith("json.decoder.JSONDecodeError")
-
-
-async def test_syntax_error_is_reported_without_traceback(sandbox: Sandbox) -> None:
     got = await sandbox.python("x = = 1")
     assert got.error is not None
     assert "SyntaxError" in got.error and "Traceback" not in got.error
@@ -157,7 +149,7 @@ async def test_exec_infinite_loop_is_killed(sandbox: Sandbox) -> None:
     assert (after.exit_code, after.stdout, after.timed_out) == (0, "next call works\n", False)
 
 
-async def test_exec_timeout_kills_background_children_too(sandbox: Sandbox) -> None:
+async def test_exec_kills_background_children(sandbox: Sandbox) -> None:
     seconds = unique_seconds()
     # control: the scanner does find a live `sleep <seconds>` (started from the Python session, which the
     # exec timeout below has nothing to do with)
@@ -169,16 +161,14 @@ async def test_exec_timeout_kills_background_children_too(sandbox: Sandbox) -> N
     assert got.timed_out and got.exit_code != 0
     assert got.stdout.strip().isdigit()  # the background child had started
     assert await living_processes(sandbox, f"sleep {seconds}") == []
-
-
-async def test_exec_background_child_of_a_finished_command_is_killed(sandbox: Sandbox) -> None:
+    # a command that ends normally does not leave its background children running either
     seconds = unique_seconds()
     got = await sandbox.exec(["bash", "-c", f"sleep {seconds} & echo started"], timeout=30)
     assert (got.exit_code, got.stdout, got.timed_out) == (0, "started\n", False)
     assert await living_processes(sandbox, f"sleep {seconds}") == []
 
 
-async def test_exec_passes_input_env_and_cwd(sandbox: Sandbox) -> None:
+async def test_exec_input_env_cwd_and_exit_codes(sandbox: Sandbox) -> None:
     got = await sandbox.exec(["sh", "-c", "cat; echo \"$GREETING\"; pwd; echo oops >&2; exit 3"],
                              input="from stdin\n", env={"GREETING": "hello"})
     assert got.exit_code == 3
@@ -186,11 +176,9 @@ async def test_exec_passes_input_env_and_cwd(sandbox: Sandbox) -> None:
     assert got.stderr == "oops\n"
     sub = await sandbox.exec(["mkdir", "-p", "sub/dir"])
     assert sub.exit_code == 0
-    assert (await sandbox.exec(["pwd"], cwd=sandbox.resolve("sub/dir"))).stdout == sandbox.resolve("sub/dir") + "\n"
-
-
-async def test_exec_of_a_missing_program_is_an_error_result(sandbox: Sandbox) -> None:
-    got = await sandbox.exec(["no-such-program-xyz", "--flag"])
+    inside = await sandbox.exec(["pwd"], cwd=sandbox.resolve("sub/dir"))
+    assert inside.stdout == sandbox.resolve("sub/dir") + "\n"
+    got = await sandbox.exec(["no-such-program-xyz", "--flag"])  # an error result, not an exception
     assert got.exit_code == 127
     assert "no-such-program-xyz" in got.stderr
     assert (await sandbox.exec(["true"])).exit_code == 0
@@ -208,6 +196,11 @@ async def test_python_printing_100mb_is_truncated_to_the_cap(sandbox: Sandbox) -
     assert "[output truncated]" in got.to_text()
     small = await sandbox.python("print('small')")  # the next cell starts from an empty capture
     assert (small.output, small.output_truncated) == ("small\n", False)
+    # a huge value of the last expression is cut too
+    got = await sandbox.python(f"'r' * {4 * CAP}")
+    assert got.result is not None
+    assert got.result.endswith("... [repr truncated]")
+    assert len(got.result) < 2 * CAP
 
 
 async def test_exec_printing_100mb_is_truncated_to_the_cap(sandbox: Sandbox) -> None:
@@ -219,13 +212,6 @@ async def test_exec_printing_100mb_is_truncated_to_the_cap(sandbox: Sandbox) -> 
     assert got.stderr == "to-stderr\n"
 
 
-async def test_huge_repr_of_the_last_expression_is_truncated(sandbox: Sandbox) -> None:
-    got = await sandbox.python(f"'r' * {4 * CAP}")
-    assert got.result is not None
-    assert got.result.endswith("... [repr truncated]")
-    assert len(got.result) < 2 * CAP
-
-
 # --- files ---------------------------------------------------------------------------------------------
 
 
@@ -234,6 +220,11 @@ async def test_binary_file_round_trip(sandbox: Sandbox) -> None:
     await sandbox.write_file("inputs/nested/blob.bin", data)
     assert await sandbox.read_file("inputs/nested/blob.bin") == data
     assert await sandbox.read_file(sandbox.resolve("inputs/nested/blob.bin")) == data  # absolute path
+    # overwriting replaces the whole file
+    await sandbox.write_file("f.txt", b"first version, longer")
+    await sandbox.write_file("f.txt", b"second")
+    assert await sandbox.read_file("f.txt") == b"second"
+    assert (await sandbox.python("open('f.txt').read()")).result == "'second'"
 
 
 async def test_written_file_is_visible_to_python_and_back(sandbox: Sandbox) -> None:
@@ -253,21 +244,11 @@ async def test_written_file_is_visible_to_python_and_back(sandbox: Sandbox) -> N
     assert await sandbox.read_file("made/by/code.bin") == data[::-1]
 
 
-async def test_overwriting_a_file(sandbox: Sandbox) -> None:
-    await sandbox.write_file("f.txt", b"first version, longer")
-    await sandbox.write_file("f.txt", b"second")
-    assert await sandbox.read_file("f.txt") == b"second"
-    assert (await sandbox.python("open('f.txt').read()")).result == "'second'"
-
-
-async def test_reading_a_missing_file_raises(sandbox: Sandbox) -> None:
+async def test_reading_a_missing_or_too_large_file_raises(sandbox: Sandbox) -> None:
     with pytest.raises(SandboxError):
         await sandbox.read_file("does/not/exist.bin")
     with pytest.raises(SandboxError):
         await sandbox.read_file("missing.txt")
-
-
-async def test_reading_a_file_over_max_bytes_raises(sandbox: Sandbox) -> None:
     await sandbox.write_file("big.bin", b"\0" * 5000)
     with pytest.raises(SandboxError):
         await sandbox.read_file("big.bin", max_bytes=4999)
