@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError
@@ -39,6 +40,7 @@ class EpisodeContext:
     limits: Limits
     call: CallContext
     sandboxes: SandboxManager | None = None
+    artifacts_dir: Path | None = None  # where this sample may keep files (in the run directory)
 
 
 StopCondition = Callable[[Message], bool]

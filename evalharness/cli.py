@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="show built-in suites and tasks with their sample counts")
 
+    score = sub.add_parser("score", help="score existing outputs without running a model")
+    score_sub = score.add_subparsers(dest="score_task", required=True, metavar="TASK")
+    sheet = score_sub.add_parser("spreadsheet", help="SpreadsheetBench outputs named <k>_<id>_output.xlsx")
+    sheet.add_argument("--dataset", required=True, type=Path, help="SpreadsheetBench-format directory")
+    sheet.add_argument("--outputs", required=True, type=Path, help="folder of <k>_<id>_output.xlsx files")
+    sheet.add_argument("--out", default="runs", type=Path, help="parent folder of run directories (default runs/)")
+
     sandbox = sub.add_parser("sandbox", help="build, inspect and clean up the Docker sandbox images")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
     build = sandbox_sub.add_parser("build", help="build the sandbox images (skips up-to-date ones)")
@@ -108,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(args))
         if args.command == "list":
             return _list()
+        if args.command == "score":
+            return asyncio.run(_score_spreadsheet(args))
         if args.command == "sandbox":
             from evalharness.sandbox_cli import sandbox_command
 
@@ -230,6 +240,49 @@ async def _run(args: argparse.Namespace) -> int:
             await sandboxes.close()
         await backend.aclose()
     print_summary(outcome)
+    return 0
+
+
+async def _score_spreadsheet(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from evalharness.adapters.spreadsheet.rescore import rescore
+    from evalharness.display import out, summary_table
+    from evalharness.report.aggregate import summarize_by_domain
+    from evalharness.store import RunDir
+
+    results = await asyncio.to_thread(rescore, args.dataset, args.outputs)
+    run_dir = RunDir.create(args.out, "spreadsheet-rescore", "outputs", {
+        "created_at": time.time(), "status": "complete",
+        "model": {"backend": "outputs", "path": str(args.outputs.resolve())},
+        "suite": {"name": "spreadsheet-rescore", "path": None, "description": f"outputs in {args.outputs}"},
+        "config": {"task": "spreadsheet", "dataset": str(args.dataset.resolve())},
+        "tasks": [{"name": "spreadsheet", "task": "spreadsheet", "samples": len(results), "epochs": 1}],
+        "total": len(results), "sessions": [],
+    })
+    writer = run_dir.writer()
+    for result in results:
+        await writer.append(result)
+    await writer.close()
+    table = Table(title="SpreadsheetBench scores per task", title_justify="left")
+    for col in ("task", "type", "cases passed", "soft", "hard", "first mismatch"):
+        table.add_column(col)
+    for r in results:
+        cases = r.scores[0].details["cases"]
+        first = next((c for c in cases if not c["passed"]), None)
+        why = "-"
+        if first is not None:
+            why = first["error"] or (f"{first['mismatches'][0]['sheet']}!{first['mismatches'][0]['cell']}: "
+                                     f"expected {first['mismatches'][0]['expected']!r}, "
+                                     f"got {first['mismatches'][0]['got']!r}" if first["mismatches"] else "-")
+        table.add_row(r.sample_id, r.scores[0].details["instruction_type"],
+                      f"{sum(c['passed'] for c in cases)}/{len(cases)}", f"{r.scores[0].value:.2f}",
+                      f"{r.scores[1].value:.0f}", why[:80])
+    out.print(table)
+    out.print(summary_table(summarize_by_domain(results)))
+    hard = sum(r.scores[1].value for r in results) / len(results)
+    out.print(f"hard restriction (all cases pass): {hard:.3f} over {len(results)} tasks")
+    out.print(f"run directory: [bold]{run_dir.path}[/bold]")
     return 0
 
 

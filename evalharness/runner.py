@@ -292,7 +292,8 @@ async def execute_run(
     async def run_item(item: WorkItem) -> None:
         episode = Episode()
         ctx = EpisodeContext(counting, generate.with_seed(item.seed), config.limits,
-                             CallContext(item.sample, item.epoch), sandboxes)
+                             CallContext(item.sample, item.epoch), sandboxes,
+                             run_dir.artifacts_dir(item.task, item.sample.id, item.epoch))
         started_at, t0 = time.time(), time.perf_counter()
         error: SampleError | None = None
         timeout = asyncio.timeout(config.time_limit)

@@ -9,6 +9,7 @@ A crash can leave a half-written last line; opening the run for resume cuts it o
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
@@ -55,6 +56,14 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:40] or "run"
+
+
+def _path_part(text: str) -> str:
+    """A file-name-safe form of an id; a short hash keeps ids that differ only in unsafe characters apart."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", text) or "_"
+    if safe != text:
+        safe += "-" + hashlib.sha1(text.encode()).hexdigest()[:6]
+    return safe
 
 
 class SampleWriter:
@@ -117,6 +126,10 @@ class RunDir:
     @property
     def log_path(self) -> Path:
         return self.path / LOG
+
+    def artifacts_dir(self, task: str, sample_id: str, epoch: int) -> Path:
+        """Where a sample's files go (created by whoever writes there)."""
+        return self.path / "artifacts" / _path_part(task) / _path_part(sample_id) / f"epoch-{epoch}"
 
     @classmethod
     def create(cls, root: Path, suite: str, model: str, manifest: dict[str, Any]) -> RunDir:

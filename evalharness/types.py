@@ -211,7 +211,8 @@ class Episode:
     time limit or an error still leaves the partial transcript for scoring and debugging.
 
     ``error`` is how the episode reports a failure to the runner, which records it on
-    ``SampleResult.error``; it is therefore not part of the episode's own serialised form."""
+    ``SampleResult.error``; it is therefore not part of the episode's own serialised form. Neither are
+    ``artifacts`` (e.g. output files an adapter collects for its scorer): scores record what matters."""
 
     messages: list[Message] = field(default_factory=list)
     tool_log: list[ToolCallRecord] = field(default_factory=list)
@@ -221,6 +222,7 @@ class Episode:
     tool_time: float = 0.0
     stop_reason: StopReason = "completed"
     error: SampleError | None = None
+    artifacts: dict[str, Any] = field(default_factory=dict)  # what run_episode leaves for score (not stored)
 
     @property
     def final_answer(self) -> str:

@@ -3,7 +3,8 @@
 ``scripted:gold`` validates an environment and its scorer end to end (a correct trajectory must score 1),
 ``scripted:wrong`` checks the scorer can say no (same tool calls, wrong final answer) and
 ``scripted:silent`` checks what an unhelpful model gets. Adapters put the trajectory in
-``sample.metadata["gold"]``: ``{"steps": [assistant message dicts...], "wrong_answer": "..."}``.
+``sample.metadata["gold"]``: ``{"steps": [assistant message dicts...], "wrong_answer": "..."}``; tasks
+scored on what the tool calls did rather than on the final message give ``"wrong_steps"`` instead.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class ScriptedBackend:
             raise ModelError("no_gold", f"sample {sample} has no gold trajectory to replay", fatal=False)
         gold = context.sample.metadata["gold"]
         steps: list[dict[str, Any]] = gold["steps"]
+        if self.mode == "wrong" and "wrong_steps" in gold:  # tasks judged on actions, not on the last words
+            steps = gold["wrong_steps"]
         turn = sum(1 for m in messages if m.role == "assistant")
         if turn >= len(steps):
             return Message(role="assistant", content="")
