@@ -13,6 +13,7 @@ to the answer workbook's first sheet. Beyond the reference, whole-column and who
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -45,9 +46,11 @@ def normalise(value: Any) -> Any:
         return value.strftime("%H:%M")
     if isinstance(value, str):
         try:
-            return round(float(value), 2)
+            number = float(value)
         except ValueError:
             return value
+        # "NaN" or "inf" as text would never equal even itself as a float: keep such text as text
+        return round(number, 2) if math.isfinite(number) else value
     return value
 
 
