@@ -19,9 +19,10 @@ from evalharness.errors import ConfigError, EvalHarnessError
 
 log = logging.getLogger("evalharness")
 
-RESUME_FIXED = ("model", "suite", "task", "opt", "model_args", "limit", "epochs", "seed", "dataset", "split",
-                "field", "python_tool", "prompt_template")
-TASK_OPTION_FLAGS = ("dataset", "split", "python_tool", "prompt_template")
+TASK_OPTION_FLAGS = ("dataset", "split", "python_tool", "prompt_template", "corpus", "questions", "qrels",
+                     "condition", "retriever")
+RESUME_FIXED = ("model", "suite", "task", "opt", "model_args", "limit", "epochs", "seed", "field", "judge_model",
+                *TASK_OPTION_FLAGS)
 
 
 def _positive_int(text: str) -> int:
@@ -64,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--python-tool", choices=["stateful", "stateless", "none"],
                       help="python tool mode for tasks that have one")
     what.add_argument("--prompt-template", help="Jinja2 prompt template file for tasks that use one")
+    what.add_argument("--corpus", help="search: corpus JSONL (docid, title, text)")
+    what.add_argument("--questions", help="search: questions JSONL (id, question, answer, evidence_docids)")
+    what.add_argument("--qrels", help="search: TREC qrels file of evidence documents (BrowseComp-Plus)")
+    what.add_argument("--condition", choices=["open-book", "closed-book"], help="search: with or without tools")
+    what.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], help="search: retrieval method")
     what.add_argument("--limit", type=_positive_int, help="at most N samples per task")
     what.add_argument("--epochs", type=_positive_int, help="run every sample K times (default 1)")
     model = run.add_argument_group("model")
@@ -71,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     model.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY; any value works for local servers)")
     model.add_argument("--model-args", metavar="K=V,...", help="temperature, top_p, max_tokens, seed, stop, timeout, max_retries...")
+    model.add_argument("--judge-model", help="LLM judge (BACKEND:NAME) for tasks that grade with one, e.g. search")
+    model.add_argument("--judge-base-url", help="endpoint of the judge (default: --base-url)")
     sched = run.add_argument_group("scheduling and limits")
     sched.add_argument("--max-samples", type=_positive_int, help="samples in flight at once (default 32)")
     sched.add_argument("--max-connections", type=_positive_int, help="concurrent requests to the model (default 32)")
@@ -164,13 +172,15 @@ async def _run(args: argparse.Namespace) -> int:
     from evalharness.config import RunConfig, Suite, resolve_suite, task_from_cli
     from evalharness.display import RunProgress, console, print_summary
     from evalharness.models import create_backend, parse_model_args
-    from evalharness.runner import build_plan, check_resumable, execute_run, new_run, open_sandboxes
+    from evalharness.adapters import RunServices
+    from evalharness.runner import build_plan, check_resumable, execute_run, new_run, open_judge, open_sandboxes
     from evalharness.store import RunDir
 
     overrides: dict[str, Any] = {
         k: v for k, v in (("base_url", args.base_url), ("max_samples", args.max_samples),
                           ("max_connections", args.max_connections), ("sandbox", args.sandbox),
-                          ("max_sandboxes", args.max_sandboxes)) if v is not None
+                          ("max_sandboxes", args.max_sandboxes), ("judge_base_url", args.judge_base_url))
+        if v is not None
     }
     if args.resume is not None:
         fixed = [f"--{name.replace('_', '-')}" for name in RESUME_FIXED if getattr(args, name) not in (None, [])]
@@ -200,6 +210,7 @@ async def _run(args: argparse.Namespace) -> int:
             limit=args.limit,
             epochs=args.epochs,
             seed=args.seed,
+            judge_model=args.judge_model,
             **{k: v for k, v in (("max_turns", args.max_turns), ("token_limit", args.token_limit),
                                  ("time_limit", args.time_limit)) if v is not None},
             **overrides,
@@ -214,8 +225,11 @@ async def _run(args: argparse.Namespace) -> int:
         max_connections=config.max_connections,
     )
     sandboxes = None
+    judge = open_judge(config, args.api_key)
     try:
         await backend.check()
+        if judge is not None:
+            await judge.backend.check()
         sandboxes = await open_sandboxes(config, plan)
         if run_dir is None:
             run_dir = new_run(config, suite, plan, backend, args.out)
@@ -231,13 +245,17 @@ async def _run(args: argparse.Namespace) -> int:
 
         try:
             outcome = await execute_run(config, plan, run_dir, backend, retry_errors=args.retry_errors,
-                                        sandboxes=sandboxes, on_start=on_start)
+                                        sandboxes=sandboxes, services=RunServices(judge=judge),
+                                        on_start=on_start)
         finally:
             if progress is not None:
                 await progress.close(stats_box[0] if stats_box else None)
     finally:
         if sandboxes is not None:
             await sandboxes.close()
+        if judge is not None:
+            await judge.backend.aclose()
+            judge.cache.close()
         await backend.aclose()
     print_summary(outcome)
     return 0

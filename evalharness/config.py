@@ -71,6 +71,8 @@ class RunConfig(BaseModel):
     max_turns: int = Field(default=30, ge=1)
     token_limit: int | None = Field(default=None, ge=1)
     time_limit: float | None = Field(default=None, gt=0)
+    judge_model: str | None = Field(default=None, description="LLM judge for tasks that grade with one")
+    judge_base_url: str | None = None
     sandbox: Literal["auto", "docker", "local"] = "auto"
     max_sandboxes: int = Field(default=8, ge=1, description="sandboxes alive at once, per image")
 

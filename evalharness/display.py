@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from evalharness.report.aggregate import DomainSummary
+from evalharness.report.aggregate import ConditionDelta, DomainSummary
 from evalharness.report.stats import Estimate
 from evalharness.runner import RunOutcome, RunStats
 
@@ -112,8 +112,28 @@ def summary_table(summaries: list[DomainSummary]) -> Table:
     return table
 
 
+def _fmt(est: Estimate) -> str:
+    return f"{est.mean:.3f} ± {est.se:.3f}" if est.se is not None else f"{est.mean:.3f} (n={est.n})"
+
+
+def print_domain_metrics(summaries: list[DomainSummary], deltas: list[ConditionDelta]) -> None:
+    """The lines under the table: other scores, tool use, calibration, open-minus-closed-book."""
+    for s in summaries:
+        parts = [f"{name} {_fmt(est)}" for name, est in s.secondary.items()]
+        if s.tool_calls:
+            parts.append("tool calls/sample " + ", ".join(f"{k} {v:.2f}" for k, v in s.tool_calls.items()))
+        if s.calibration_error is not None:
+            parts.append(f"calibration error (ECE) {s.calibration_error:.3f}")
+        if parts:
+            out.print(f"  {s.domain}: " + " · ".join(parts))
+    for d in deltas:
+        out.print(f"  {d.domain}: open-book minus closed-book {d.delta.mean:+.3f} ± "
+                  f"{d.delta.se if d.delta.se is not None else float('nan'):.3f} (paired, n={d.delta.n})")
+
+
 def print_summary(outcome: RunOutcome) -> None:
     out.print(summary_table(outcome.summaries))
+    print_domain_metrics(outcome.summaries, outcome.deltas)
     errors = sum(s.errors for s in outcome.summaries)
     note = f" · [red]{errors} errored sample(s) not scored[/red]" if errors else ""
     out.print(

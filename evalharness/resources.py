@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -23,3 +24,10 @@ def sandbox_images_dir() -> Path:
     if installed.is_dir():
         return installed
     return _PACKAGE_DIR.parent / "sandboxes"
+
+
+def cache_dir() -> Path:
+    """Where indexes and judge verdicts are cached: ``$EVALHARNESS_CACHE``, else the XDG cache folder."""
+    if root := os.environ.get("EVALHARNESS_CACHE"):
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "evalharness"

@@ -21,19 +21,22 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalharness import __version__
-from evalharness.adapters import TaskAdapter, dataset_fingerprint, get_adapter_class
+from evalharness.adapters import RunServices, TaskAdapter, dataset_fingerprint, get_adapter_class
 from evalharness.agent import EpisodeContext
 from evalharness.config import RunConfig, Suite
 from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError, parse_model_args
-from evalharness.report.aggregate import DomainSummary, summarize_by_domain
+from evalharness.report.aggregate import ConditionDelta, DomainSummary, condition_deltas, summarize_by_domain
 from evalharness.sandboxes.base import SandboxError, SandboxLimits
 from evalharness.sandboxes.manager import SandboxManager, resolve_mode
 from evalharness.store import RunDir, iter_sample_dicts, latest_by_key
 from evalharness.types import Episode, Message, ModelOutput, Sample, SampleError, SampleResult, ToolSpec
+
+if TYPE_CHECKING:
+    from evalharness.scoring.judge import Judge
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,7 @@ class RunOutcome:
     total: int
     ran: int  # samples finished in this session
     summaries: list[DomainSummary]
+    deltas: list[ConditionDelta]
     wall_seconds: float
 
 
@@ -239,6 +243,20 @@ async def open_sandboxes(config: RunConfig, plan: Plan) -> SandboxManager | None
     return manager
 
 
+def open_judge(config: RunConfig, api_key: str | None) -> Judge | None:
+    """The LLM judge named by ``--judge-model`` (its verdicts cached on disk), or None."""
+    if config.judge_model is None:
+        return None
+    from evalharness.models import create_backend
+    from evalharness.resources import cache_dir
+    from evalharness.scoring.judge import Judge, JudgeCache
+
+    backend = create_backend(config.judge_model, parse_model_args(None),
+                             base_url=config.judge_base_url or config.base_url, api_key=api_key,
+                             max_connections=config.max_connections)
+    return Judge(backend, JudgeCache(cache_dir() / "judge-verdicts.sqlite"))
+
+
 def check_resumable(run_dir: RunDir, plan: Plan) -> None:
     """Refuse to resume onto data that changed since the run started: the results would mix two datasets."""
     recorded = {t["name"]: t["fingerprint"] for t in run_dir.read_manifest().get("tasks", [])}
@@ -258,6 +276,7 @@ async def execute_run(
     *,
     retry_errors: bool = False,
     sandboxes: SandboxManager | None = None,
+    services: RunServices | None = None,
     on_start: Callable[[RunStats], None] | None = None,
 ) -> RunOutcome:
     """Run every planned item not yet in the store. Raises RunInterrupted on SIGINT/SIGTERM and
@@ -381,7 +400,7 @@ async def execute_run(
         on_start(stats)
     t_start = time.perf_counter()
     try:
-        await asyncio.gather(*(setup_adapter(t.adapter) for t in plan.tasks))
+        await asyncio.gather(*(setup_adapter(t.adapter, services or RunServices()) for t in plan.tasks))
         workers.extend(asyncio.create_task(worker()) for _ in range(min(config.max_samples, len(pending)) or 0))
         await asyncio.gather(*workers, return_exceptions=True)
     finally:
@@ -404,13 +423,14 @@ async def execute_run(
         )
     from evalharness.store import load_run
 
-    summaries = summarize_by_domain(load_run(run_dir.path).results)
-    return RunOutcome(run_dir, status, plan.total, stats.done, summaries, wall)
+    results = load_run(run_dir.path).results
+    return RunOutcome(run_dir, status, plan.total, stats.done, summarize_by_domain(results),
+                      condition_deltas(results), wall)
 
 
-async def setup_adapter(adapter: TaskAdapter) -> None:
+async def setup_adapter(adapter: TaskAdapter, services: RunServices) -> None:
     try:
-        await adapter.setup()
+        await adapter.setup(services)
     except EvalHarnessError:
         raise
     except Exception as e:

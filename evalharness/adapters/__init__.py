@@ -1,5 +1,6 @@
 from evalharness.adapters.base import (
     AdapterOptions,
+    RunServices,
     TaskAdapter,
     adapter_names,
     dataset_fingerprint,
@@ -9,6 +10,7 @@ from evalharness.adapters.base import (
 
 __all__ = [
     "AdapterOptions",
+    "RunServices",
     "TaskAdapter",
     "adapter_names",
     "dataset_fingerprint",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +21,16 @@ from evalharness.errors import ConfigError, EvalHarnessError
 from evalharness.sandboxes.base import Sandbox
 from evalharness.tools import Tool
 from evalharness.types import Episode, Message, Sample, Score
+
+if TYPE_CHECKING:
+    from evalharness.scoring.judge import Judge
+
+
+@dataclass(frozen=True)
+class RunServices:
+    """What a run offers every adapter: today the LLM judge (``--judge-model``), when one is set."""
+
+    judge: Judge | None = None
 
 
 class AdapterOptions(BaseModel):
@@ -81,8 +92,8 @@ class TaskAdapter(ABC):
     async def score(self, sample: Sample, episode: Episode) -> list[Score]:
         """Scores for a finished (or limit-stopped) episode; the first is the primary score."""
 
-    async def setup(self) -> None:
-        """Acquire shared resources (indexes, sandbox pools) once per run."""
+    async def setup(self, services: RunServices) -> None:
+        """Acquire shared resources (indexes, judges) once per run, before the first sample."""
 
     async def teardown(self) -> None:
         """Release what ``setup`` acquired; called even when the run is interrupted."""

@@ -1,13 +1,26 @@
-"""Per-domain summaries of a run's results."""
+"""Per-domain summaries of a run's results.
+
+Every estimate treats the sample as the unit: scores of several epochs of one sample are averaged first.
+Errored results are counted apart and never scored as 0.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from evalharness.report.stats import Estimate, clustered_estimate, mean_and_se, pass_at_k
+from evalharness.report.stats import (
+    Estimate,
+    clustered_estimate,
+    expected_calibration_error,
+    mean_and_se,
+    pass_at_k,
+)
 from evalharness.types import SampleResult
+
+CLOSED_BOOK_SUFFIX = ":closed-book"
+MIN_CALIBRATION_SAMPLES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,40 +34,100 @@ class DomainSummary:
     model_calls: int
     epochs: int  # attempts per sample (the smallest over the domain's samples)
     pass_at_k: Estimate | None  # pass@epochs over samples, when epochs > 1; a success is a score of 1
+    secondary: dict[str, Estimate] = field(default_factory=dict)  # the adapters' other scores, by name
+    tool_calls: dict[str, float] = field(default_factory=dict)  # mean calls per sample-epoch, by tool
+    calibration_error: float | None = None  # ECE of stated confidences, when at least 100 were given
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionDelta:
+    """Open-book minus closed-book on the same questions: what the tools really add."""
+
+    domain: str
+    delta: Estimate  # paired: mean and SE of per-question differences
+
+
+@dataclass
+class _Domain:
+    results: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    model_calls: int = 0
+    primary: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    secondary: dict[str, dict[tuple[str, str], list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    tools: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    confidences: list[tuple[float, bool]] = field(default_factory=list)
+
+
+def _domain_of(r: SampleResult) -> str:
+    return r.scores[0].domain if r.scores else r.domain
 
 
 def summarize_by_domain(results: Iterable[SampleResult]) -> list[DomainSummary]:
-    """One summary per domain, sorted by name. Errored results are counted, never scored as 0."""
-    scores: dict[str, dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(list))
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    """One summary per domain, sorted by name."""
+    domains: dict[str, _Domain] = defaultdict(_Domain)
     for r in results:
-        domain = r.scores[0].domain if r.scores else r.domain
-        c = counts[domain]
-        c[0] += 1
-        c[2] += r.episode.usage.input_tokens
-        c[3] += r.episode.usage.output_tokens
-        c[4] += r.episode.model_calls
+        d = domains[_domain_of(r)]
+        d.results += 1
+        d.input_tokens += r.episode.usage.input_tokens
+        d.output_tokens += r.episode.usage.output_tokens
+        d.model_calls += r.episode.model_calls
+        for call in r.episode.tool_log:
+            d.tools[call.name] += 1
         if r.error is not None or not r.scores:
-            c[1] += 1
+            d.errors += 1
             continue
-        scores[domain][(r.task, r.sample_id)].append(r.scores[0].value)
-    summaries = []
-    for d, c in sorted(counts.items()):
-        per_sample = scores.get(d, {})
-        epochs = min((len(v) for v in per_sample.values()), default=0)
-        passed = None
-        if epochs > 1:
-            passed = mean_and_se([pass_at_k(len(v), sum(1 for x in v if x >= 1.0), epochs)
-                                  for v in per_sample.values()])
-        summaries.append(DomainSummary(
-            domain=d,
-            score=clustered_estimate(per_sample),
-            results=c[0],
-            errors=c[1],
-            input_tokens=c[2],
-            output_tokens=c[3],
-            model_calls=c[4],
-            epochs=epochs,
-            pass_at_k=passed,
-        ))
-    return summaries
+        cluster = (r.task, r.sample_id)
+        d.primary[cluster].append(r.scores[0].value)
+        for s in r.scores[1:]:
+            d.secondary[s.name][cluster].append(s.value)
+        confidence = r.scores[0].details.get("confidence")
+        if isinstance(confidence, (int, float)):
+            d.confidences.append((float(confidence), r.scores[0].value >= 1.0))
+    return [_summary(name, d) for name, d in sorted(domains.items())]
+
+
+def _summary(name: str, d: _Domain) -> DomainSummary:
+    epochs = min((len(v) for v in d.primary.values()), default=0)
+    passed = None
+    if epochs > 1:
+        passed = mean_and_se([pass_at_k(len(v), sum(1 for x in v if x >= 1.0), epochs) for v in d.primary.values()])
+    calibration = None
+    if len(d.confidences) >= MIN_CALIBRATION_SAMPLES:
+        calibration = expected_calibration_error([c for c, _ in d.confidences], [ok for _, ok in d.confidences])
+    return DomainSummary(
+        domain=name,
+        score=clustered_estimate(d.primary),
+        results=d.results,
+        errors=d.errors,
+        input_tokens=d.input_tokens,
+        output_tokens=d.output_tokens,
+        model_calls=d.model_calls,
+        epochs=epochs,
+        pass_at_k=passed,
+        secondary={k: clustered_estimate(v) for k, v in sorted(d.secondary.items())},
+        tool_calls={k: v / d.results for k, v in sorted(d.tools.items())} if d.results else {},
+        calibration_error=calibration,
+    )
+
+
+def condition_deltas(results: Iterable[SampleResult]) -> list[ConditionDelta]:
+    """For every domain D run both ways (D and D:closed-book), the paired open-minus-closed difference
+    over the questions answered (without error) in both."""
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        if r.error is None and r.scores:
+            per[_domain_of(r)][r.sample_id].append(r.scores[0].value)
+    deltas = []
+    for domain in sorted(per):
+        closed = per.get(domain + CLOSED_BOOK_SUFFIX)
+        if domain.endswith(CLOSED_BOOK_SUFFIX) or not closed:
+            continue
+        opened = per[domain]
+        shared = sorted(set(opened) & set(closed))
+        diffs = [sum(opened[q]) / len(opened[q]) - sum(closed[q]) / len(closed[q]) for q in shared]
+        if diffs:
+            deltas.append(ConditionDelta(domain, mean_and_se(diffs)))
+    return deltas

@@ -63,3 +63,18 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def expected_calibration_error(confidences: list[float], correct: list[bool], bins: int = 10) -> float:
+    """Expected calibration error: the sample-weighted mean, over equal-width confidence bins, of
+    |accuracy in the bin - mean confidence in the bin|. 0 is perfectly calibrated."""
+    if len(confidences) != len(correct) or not confidences:
+        raise ValueError("need as many confidences as outcomes, and at least one")
+    totals: list[list[float]] = [[0.0, 0.0, 0.0] for _ in range(bins)]  # count, confidence sum, correct sum
+    for c, ok in zip(confidences, correct, strict=True):
+        b = min(int(c * bins), bins - 1)
+        totals[b][0] += 1
+        totals[b][1] += c
+        totals[b][2] += ok
+    n = len(confidences)
+    return math.fsum(t[0] / n * abs(t[2] / t[0] - t[1] / t[0]) for t in totals if t[0])
