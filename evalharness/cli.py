@@ -106,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("--outputs", required=True, type=Path, help="folder of <k>_<id>_output.xlsx files")
     sheet.add_argument("--out", default="runs", type=Path, help="parent folder of run directories (default runs/)")
 
+    index = sub.add_parser("index", help="build search indexes ahead of a run")
+    index_sub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    ibuild = index_sub.add_parser("build", help="build (or find in the cache) the index of a corpus")
+    ibuild.add_argument("--corpus", type=Path, help="corpus JSONL (default: the built-in search corpus)")
+    ibuild.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], default="bm25",
+                        help="dense and hybrid also embed every document (needs evalharness[dense])")
+    ibuild.add_argument("--field", action="append", default=[], metavar="OUR=THEIRS",
+                        help="map corpus fields: docid=..., title=..., text=...")
+    ibuild.add_argument("--rebuild", action="store_true", help="ignore the cache and build again")
+
     sandbox = sub.add_parser("sandbox", help="build, inspect and clean up the Docker sandbox images")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
     build = sandbox_sub.add_parser("build", help="build the sandbox images (skips up-to-date ones)")
@@ -124,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(args))
         if args.command == "list":
             return _list()
+        if args.command == "index":
+            return _index_build(args)
         if args.command == "score":
             return asyncio.run(_score_spreadsheet(args))
         if args.command == "sandbox":
@@ -304,17 +316,34 @@ async def _score_spreadsheet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_build(args: argparse.Namespace) -> int:
+    from evalharness.adapters.search.index import open_or_build
+    from evalharness.display import out
+    from evalharness.resources import builtin_tasks_dir
+
+    corpus = args.corpus or builtin_tasks_dir() / "search" / "corpus.jsonl"
+    report = open_or_build(corpus, _field_map(args.field), args.retriever, rebuild=args.rebuild)
+    how = "found in the cache" if report.cache_hit else f"built in {report.seconds:.1f}s"
+    out.print(f"index of {corpus}: {report.index.documents:,} documents, {report.size_bytes / 1e6:.1f} MB, {how}")
+    out.print(f"path: {report.index.path}")
+    return 0
+
+
+def _field_map(pairs: list[str]) -> dict[str, str]:
+    fields = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"--field {pair!r} is not of the form TASK_FIELD=DATA_FIELD")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
 def _named_task_options(args: argparse.Namespace) -> dict[str, Any]:
     """The task-option flags that were given, as task options (``--field a=b`` -> ``fields: {a: b}``)."""
     named: dict[str, Any] = {k: getattr(args, k) for k in TASK_OPTION_FLAGS if getattr(args, k) is not None}
     if args.field:
-        fields = {}
-        for pair in args.field:
-            key, sep, value = pair.partition("=")
-            if not sep or not key.strip() or not value.strip():
-                raise ConfigError(f"--field {pair!r} is not of the form TASK_FIELD=DATA_FIELD")
-            fields[key.strip()] = value.strip()
-        named["fields"] = fields
+        named["fields"] = _field_map(args.field)
     return named
 
 

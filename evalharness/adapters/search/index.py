@@ -209,7 +209,7 @@ def open_or_build(corpus: Path, fields: dict[str, str] | None = None, retriever:
     target = (root or cache_dir()) / "indexes" / key
     if not rebuild and (index := _try_open(target, retriever)) is not None:
         return BuildReport(index, True, time.perf_counter() - start, _dir_size(target))
-    if target.exists():
+    if target.exists() and not rebuild:
         log.warning("search index %s is incomplete or damaged; rebuilding it", target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))

@@ -2,7 +2,8 @@
 
 Both workbooks are read with cached values (``data_only``). Values are normalised before comparison:
 numbers (and numeric strings) rounded to 2 decimals, date-times as the Excel serial day (rounded),
-times as ``HH:MM``; an empty string equals an empty cell; otherwise values must be of the same type
+times as ``HH:MM`` (the reference keeps fractional seconds of a time by accident of ``str(time)[:-3]``;
+here seconds never count); an empty string equals an empty cell; otherwise values must be of the same type
 and equal. ``answer_position`` is a comma-separated list of ranges, each optionally prefixed by a
 sheet name; quotes are stripped from both the sheet and the range part, as the reference does, which
 also parses the malformed quoting real data has (``'Sheet1!'A1:I55``). A range without a sheet refers
@@ -29,6 +30,7 @@ _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _COLUMNS = re.compile(r"^\$?([A-Za-z]{1,3}):\$?([A-Za-z]{1,3})$")
 _ROWS = re.compile(r"^\$?(\d+):\$?(\d+)$")
 MAX_MISMATCHES_KEPT = 20
+MAX_ROW, MAX_COLUMN = 1_048_576, 16_384  # Excel's limits (XFD is column 16384)
 
 # Real workbooks carry extensions openpyxl drops with a warning per file (data validation, ...): noise here.
 warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
@@ -82,10 +84,24 @@ def parse_answer_position(text: str) -> list[Range]:
             sheet, spec = None, part.strip("'")
         if not (_is_cell_range(spec) or _COLUMNS.match(spec) or _ROWS.match(spec)):
             raise DataError(f"answer_position {text!r}: {spec!r} is not a cell range")
+        if not _within_sheet(spec):
+            raise DataError(f"answer_position {text!r}: {spec!r} lies outside a worksheet "
+                            f"(rows 1-{MAX_ROW}, columns A-XFD)")
         ranges.append(Range(sheet or None, spec))
     if not ranges:
         raise DataError(f"answer_position {text!r} names no range")
     return ranges
+
+
+def _within_sheet(spec: str) -> bool:
+    for end in spec.split(":"):
+        letters = "".join(c for c in end if c.isalpha())
+        digits = "".join(c for c in end if c.isdigit())
+        if letters and column_index_from_string(letters.upper()) > MAX_COLUMN:
+            return False
+        if digits and not 1 <= int(digits) <= MAX_ROW:
+            return False
+    return True
 
 
 def _is_cell_range(spec: str) -> bool:

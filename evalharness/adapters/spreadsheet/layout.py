@@ -72,11 +72,13 @@ def find_cases(folder: Path, task_id: str) -> list[TestCase]:
 def load_dataset_dir(root: Path) -> list[SheetTask]:
     manifest = root / "dataset.json"
     try:
-        entries = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = json.loads(manifest.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise DataError(f"{root} is not a SpreadsheetBench directory: no dataset.json") from None
     except json.JSONDecodeError as e:
         raise DataError(f"{manifest}:{e.lineno}: not valid JSON ({e.msg})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{manifest}: not UTF-8 text") from None
     if not isinstance(entries, list):
         raise DataError(f"{manifest}: expected a list of tasks")
     tasks = []
@@ -87,9 +89,12 @@ def load_dataset_dir(root: Path) -> list[SheetTask]:
         for key in ("id", "instruction", "answer_position"):
             if not entry.get(key):
                 raise DataError(f"{where} ({entry.get('id', 'no id')}): missing field {key!r}")
+            if not isinstance(entry[key], (str, int)) or isinstance(entry[key], bool):
+                raise DataError(f"{where} ({entry.get('id')}): field {key!r} must be text, "
+                                f"got {type(entry[key]).__name__}")
         task_id = str(entry["id"])
         try:
-            parse_answer_position(entry["answer_position"])
+            parse_answer_position(str(entry["answer_position"]))
         except DataError as e:
             raise DataError(f"task {task_id}: {e}") from None
         folder = root / entry.get("spreadsheet_path", f"spreadsheet/{task_id}")
@@ -99,7 +104,7 @@ def load_dataset_dir(root: Path) -> list[SheetTask]:
             id=task_id,
             instruction=str(entry["instruction"]).strip(),
             instruction_type=str(entry.get("instruction_type", "")),
-            answer_position=entry["answer_position"],
+            answer_position=str(entry["answer_position"]),
             cases=find_cases(folder, task_id),
             solution_code=entry.get("solution_code"),
         ))
