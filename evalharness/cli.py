@@ -20,9 +20,9 @@ from evalharness.errors import ConfigError, EvalHarnessError
 log = logging.getLogger("evalharness")
 
 TASK_OPTION_FLAGS = ("dataset", "split", "python_tool", "prompt_template", "corpus", "questions", "qrels",
-                     "condition", "retriever")
+                     "condition", "retriever", "domain_dir")
 RESUME_FIXED = ("model", "suite", "task", "opt", "model_args", "limit", "epochs", "seed", "field", "judge_model",
-                *TASK_OPTION_FLAGS)
+                "user_model", *TASK_OPTION_FLAGS)
 
 
 def _positive_int(text: str) -> int:
@@ -70,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--qrels", help="search: TREC qrels file of evidence documents (BrowseComp-Plus)")
     what.add_argument("--condition", choices=["open-book", "closed-book"], help="search: with or without tools")
     what.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], help="search: retrieval method")
+    what.add_argument("--domain-dir", help="tau: a τ²-bench domain directory (tasks.json, db.json, policy.md)")
     what.add_argument("--limit", type=_positive_int, help="at most N samples per task")
-    what.add_argument("--epochs", type=_positive_int, help="run every sample K times (default 1)")
+    what.add_argument("--epochs", "--trials", type=_positive_int, dest="epochs",
+                      help="run every sample K times (default 1); the summary adds pass@K and pass^K")
     model = run.add_argument_group("model")
     model.add_argument("--model", help="BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold")
     model.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--model-args", metavar="K=V,...", help="temperature, top_p, max_tokens, seed, stop, timeout, max_retries...")
     model.add_argument("--judge-model", help="LLM judge (BACKEND:NAME) for tasks that grade with one, e.g. search")
     model.add_argument("--judge-base-url", help="endpoint of the judge (default: --base-url)")
+    model.add_argument("--user-model", help="tau: the user simulator's model (default: the agent's model)")
     sched = run.add_argument_group("scheduling and limits")
     sched.add_argument("--max-samples", type=_positive_int, help="samples in flight at once (default 32)")
     sched.add_argument("--max-connections", type=_positive_int, help="concurrent requests to the model (default 32)")
@@ -116,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="map corpus fields: docid=..., title=..., text=...")
     ibuild.add_argument("--rebuild", action="store_true", help="ignore the cache and build again")
 
+    tau = sub.add_parser("tau", help="customer-service domains: check gold actions")
+    tau_sub = tau.add_subparsers(dest="tau_command", required=True, metavar="ACTION")
+    validate = tau_sub.add_parser("validate", help="replay every task's gold actions; report the ones that fail")
+    validate.add_argument("--domain-dir", type=Path, help="τ²-bench domain directory (default: built-in bikeshop)")
+    validate.add_argument("--dump-states", type=Path, metavar="OUT",
+                          help="write each task's final DB after gold replay as OUT/<task_id>.json")
+
     sandbox = sub.add_parser("sandbox", help="build, inspect and clean up the Docker sandbox images")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
     build = sandbox_sub.add_parser("build", help="build the sandbox images (skips up-to-date ones)")
@@ -134,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(args))
         if args.command == "list":
             return _list()
+        if args.command == "tau":
+            return _tau_validate(args)
         if args.command == "index":
             return _index_build(args)
         if args.command == "score":
@@ -185,7 +197,7 @@ async def _run(args: argparse.Namespace) -> int:
     from evalharness.display import RunProgress, console, print_summary
     from evalharness.models import create_backend, parse_model_args
     from evalharness.adapters import RunServices
-    from evalharness.runner import build_plan, check_resumable, execute_run, new_run, open_judge, open_sandboxes
+    from evalharness.runner import build_plan, check_resumable, execute_run, new_run, open_judge, open_sandboxes, open_user_model
     from evalharness.store import RunDir
 
     overrides: dict[str, Any] = {
@@ -223,6 +235,7 @@ async def _run(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             seed=args.seed,
             judge_model=args.judge_model,
+            user_model=args.user_model,
             **{k: v for k, v in (("max_turns", args.max_turns), ("token_limit", args.token_limit),
                                  ("time_limit", args.time_limit)) if v is not None},
             **overrides,
@@ -238,10 +251,13 @@ async def _run(args: argparse.Namespace) -> int:
     )
     sandboxes = None
     judge = open_judge(config, args.api_key)
+    user_model = open_user_model(config, args.api_key)
     try:
         await backend.check()
         if judge is not None:
             await judge.backend.check()
+        if user_model is not None:
+            await user_model.check()
         sandboxes = await open_sandboxes(config, plan)
         if run_dir is None:
             run_dir = new_run(config, suite, plan, backend, args.out)
@@ -257,7 +273,7 @@ async def _run(args: argparse.Namespace) -> int:
 
         try:
             outcome = await execute_run(config, plan, run_dir, backend, retry_errors=args.retry_errors,
-                                        sandboxes=sandboxes, services=RunServices(judge=judge),
+                                        sandboxes=sandboxes, services=RunServices(judge=judge, user_model=user_model),
                                         on_start=on_start)
         finally:
             if progress is not None:
@@ -268,6 +284,8 @@ async def _run(args: argparse.Namespace) -> int:
         if judge is not None:
             await judge.backend.aclose()
             judge.cache.close()
+        if user_model is not None:
+            await user_model.aclose()
         await backend.aclose()
     print_summary(outcome)
     return 0
@@ -314,6 +332,21 @@ async def _score_spreadsheet(args: argparse.Namespace) -> int:
     out.print(f"hard restriction (all cases pass): {hard:.3f} over {len(results)} tasks")
     out.print(f"run directory: [bold]{run_dir.path}[/bold]")
     return 0
+
+
+def _tau_validate(args: argparse.Namespace) -> int:
+    from evalharness.adapters.tau.validate import validate_domain
+    from evalharness.display import out
+    from evalharness.resources import builtin_tasks_dir
+
+    directory = args.domain_dir or builtin_tasks_dir() / "tau" / "bikeshop"
+    checks = validate_domain(directory, args.dump_states)
+    bad = [c for c in checks if not c.ok]
+    for c in bad:
+        out.print(f"task {c.task_id}: " + "; ".join(c.errors + [f"assertion failed: {a}" for a in c.failed_assertions]))
+    out.print(f"{directory}: {len(checks) - len(bad)}/{len(checks)} tasks replay their gold actions cleanly"
+              + (f"; states written to {args.dump_states}" if args.dump_states else ""))
+    return 1 if bad else 0
 
 
 def _index_build(args: argparse.Namespace) -> int:

@@ -73,6 +73,7 @@ class RunConfig(BaseModel):
     time_limit: float | None = Field(default=None, gt=0)
     judge_model: str | None = Field(default=None, description="LLM judge for tasks that grade with one")
     judge_base_url: str | None = None
+    user_model: str | None = Field(default=None, description="tau: the user simulator's model")
     sandbox: Literal["auto", "docker", "local"] = "auto"
     max_sandboxes: int = Field(default=8, ge=1, description="sandboxes alive at once, per image")
 

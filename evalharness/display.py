@@ -122,6 +122,8 @@ def print_domain_metrics(summaries: list[DomainSummary], deltas: list[ConditionD
         parts = [f"{name} {_fmt(est)}" for name, est in s.secondary.items()]
         if s.tool_calls:
             parts.append("tool calls/sample " + ", ".join(f"{k} {v:.2f}" for k, v in s.tool_calls.items()))
+        if s.pass_hat_k:
+            parts.append("pass^k " + ", ".join(f"^{k} {est.mean:.3f}" for k, est in s.pass_hat_k.items()))
         if s.calibration_error is not None:
             parts.append(f"calibration error (ECE) {s.calibration_error:.3f}")
         if parts:

@@ -257,6 +257,16 @@ def open_judge(config: RunConfig, api_key: str | None) -> Judge | None:
     return Judge(backend, JudgeCache(cache_dir() / "judge-verdicts.sqlite"))
 
 
+def open_user_model(config: RunConfig, api_key: str | None) -> ModelBackend | None:
+    """The user simulator's model (``--user-model``), or None to use the agent's own."""
+    if config.user_model is None:
+        return None
+    from evalharness.models import create_backend
+
+    return create_backend(config.user_model, parse_model_args(config.model_args), base_url=config.base_url,
+                          api_key=api_key, max_connections=config.max_connections)
+
+
 def check_resumable(run_dir: RunDir, plan: Plan) -> None:
     """Refuse to resume onto data that changed since the run started: the results would mix two datasets."""
     recorded = {t["name"]: t["fingerprint"] for t in run_dir.read_manifest().get("tasks", [])}

@@ -23,14 +23,17 @@ from evalharness.tools import Tool
 from evalharness.types import Episode, Message, Sample, Score
 
 if TYPE_CHECKING:
+    from evalharness.models.base import ModelBackend
     from evalharness.scoring.judge import Judge
 
 
 @dataclass(frozen=True)
 class RunServices:
-    """What a run offers every adapter: today the LLM judge (``--judge-model``), when one is set."""
+    """What a run offers every adapter besides the model under test: the LLM judge (``--judge-model``)
+    and the user simulator's model (``--user-model``), when set."""
 
     judge: Judge | None = None
+    user_model: ModelBackend | None = None
 
 
 class AdapterOptions(BaseModel):

@@ -5,6 +5,8 @@
 ``scripted:silent`` checks what an unhelpful model gets. Adapters put the trajectory in
 ``sample.metadata["gold"]``: ``{"steps": [assistant message dicts...], "wrong_answer": "..."}``; tasks
 scored on what the tool calls did rather than on the final message give ``"wrong_steps"`` instead.
+Asked to play a conversation's user (``context.role == "user"``), it says ``gold["user_opening"]`` and then
+``###STOP###``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class ScriptedBackend:
             sample = context.sample.id if context else "?"
             raise ModelError("no_gold", f"sample {sample} has no gold trajectory to replay", fatal=False)
         gold = context.sample.metadata["gold"]
+        if context.role == "user":  # a simulated user that states its request once, then ends the chat
+            said = sum(1 for m in messages if m.role == "assistant")
+            return Message(role="assistant", content=gold.get("user_opening", "Hello.") if said == 0 else "###STOP###")
         steps: list[dict[str, Any]] = gold["steps"]
         if self.mode == "wrong" and "wrong_steps" in gold:  # tasks judged on actions, not on the last words
             steps = gold["wrong_steps"]

@@ -16,6 +16,7 @@ from evalharness.report.stats import (
     expected_calibration_error,
     mean_and_se,
     pass_at_k,
+    pass_hat_k,
 )
 from evalharness.types import SampleResult
 
@@ -37,6 +38,7 @@ class DomainSummary:
     secondary: dict[str, Estimate] = field(default_factory=dict)  # the adapters' other scores, by name
     tool_calls: dict[str, float] = field(default_factory=dict)  # mean calls per sample-epoch, by tool
     calibration_error: float | None = None  # ECE of stated confidences, when at least 100 were given
+    pass_hat_k: dict[int, Estimate] = field(default_factory=dict)  # pass^k, k = 1..epochs, when epochs > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +94,11 @@ def summarize_by_domain(results: Iterable[SampleResult]) -> list[DomainSummary]:
 def _summary(name: str, d: _Domain) -> DomainSummary:
     epochs = min((len(v) for v in d.primary.values()), default=0)
     passed = None
-    if epochs > 1:
-        passed = mean_and_se([pass_at_k(len(v), sum(1 for x in v if x >= 1.0), epochs) for v in d.primary.values()])
+    all_pass: dict[int, Estimate] = {}
+    if epochs > 1:  # errored attempts are not in d.primary: infrastructure failures never count as misses
+        successes = [(len(v), sum(1 for x in v if x >= 1.0)) for v in d.primary.values()]
+        passed = mean_and_se([pass_at_k(n, c, epochs) for n, c in successes])
+        all_pass = {k: mean_and_se([pass_hat_k(n, c, k) for n, c in successes]) for k in range(1, epochs + 1)}
     calibration = None
     if len(d.confidences) >= MIN_CALIBRATION_SAMPLES:
         calibration = expected_calibration_error([c for c, _ in d.confidences], [ok for _, ok in d.confidences])
@@ -110,6 +115,7 @@ def _summary(name: str, d: _Domain) -> DomainSummary:
         secondary={k: clustered_estimate(v) for k, v in sorted(d.secondary.items())},
         tool_calls={k: v / d.results for k, v in sorted(d.tools.items())} if d.results else {},
         calibration_error=calibration,
+        pass_hat_k=all_pass,
     )
 
 

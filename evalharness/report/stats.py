@@ -78,3 +78,11 @@ def expected_calibration_error(confidences: list[float], correct: list[bool], bi
         totals[b][2] += ok
     n = len(confidences)
     return math.fsum(t[0] / n * abs(t[2] / t[0] - t[1] / t[0]) for t in totals if t[0])
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """τ-bench's pass^k: the probability that k attempts drawn from n (c of them successes) all succeed,
+    C(c, k) / C(n, k). It falls with k for an unreliable agent, where pass@k rises."""
+    if not 0 < k <= n:
+        raise ValueError(f"pass^{k} needs at least {k} attempts, got {n}")
+    return math.comb(c, k) / math.comb(n, k)

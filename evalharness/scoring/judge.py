@@ -115,7 +115,12 @@ class Judge:
         self.cache_hits = 0
 
     async def grade(self, question: str, response: str, correct_answer: str, sample: Sample) -> Verdict:
+        """Is ``response`` a correct answer to ``question``?"""
         prompt = JUDGE_PROMPT.format(question=question, response=response, correct_answer=correct_answer)
+        return await self.verdict(prompt, sample)
+
+    async def verdict(self, prompt: str, sample: Sample) -> Verdict:
+        """Ask the judge ``prompt``, which must request a ``correct: yes|no`` line; cached."""
         cached = self.cache.get(self.backend.name, prompt)
         if cached is not None:
             self.cache_hits += 1

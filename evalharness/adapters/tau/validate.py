@@ -1,0 +1,42 @@
+"""`evalharness tau validate`: replay every task's gold actions and report the ones that fail.
+
+With ``--dump-states OUT`` each task's final databases after the replay are written as canonical JSON
+(``<task_id>.json``, keys sorted), so they can be diffed against another implementation's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalharness.adapters.tau.data import load_domain
+from evalharness.adapters.tau.evaluator import assertion_checks, gold_toolkit
+
+
+@dataclass
+class TaskCheck:
+    task_id: str
+    actions: int
+    errors: list[str]
+    failed_assertions: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.failed_assertions
+
+
+def validate_domain(directory: Path, dump_states: Path | None = None) -> list[TaskCheck]:
+    domain = load_domain(directory)
+    if dump_states is not None:
+        dump_states.mkdir(parents=True, exist_ok=True)
+    checks = []
+    for task in domain.tasks:
+        toolkit, errors = gold_toolkit(domain, task)
+        failed = [name for name, held in assertion_checks(task, toolkit).items() if not held]
+        actions = len((task.get("evaluation_criteria") or {}).get("actions") or [])
+        checks.append(TaskCheck(str(task["id"]), actions, errors, failed))
+        if dump_states is not None:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(task["id"]))
+            (dump_states / f"{safe}.json").write_text(json.dumps(toolkit.state(), sort_keys=True, indent=1))
+    return checks
