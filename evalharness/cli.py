@@ -223,7 +223,8 @@ async def _run(args: argparse.Namespace) -> int:
             raise ConfigError("pass exactly one of --suite NAME_OR_FILE and --task NAME (see `evalharness list`)")
         named = _named_task_options(args)
         if (args.opt or named) and args.task is None:
-            flags = ", ".join(["--opt"] * bool(args.opt) + [f"--{k.replace('_', '-')}" for k in named])
+            flags = ", ".join(["--opt"] * bool(args.opt)
+                              + [f"--{'field' if k == 'fields' else k.replace('_', '-')}" for k in named])
             raise ConfigError(f"{flags} go(es) with --task; in a suite, put task options under `options:`")
         suite = resolve_suite(args.suite) if args.suite else task_from_cli(args.task, args.opt, named)
         config = RunConfig(

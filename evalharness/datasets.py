@@ -71,17 +71,23 @@ def _load_local(path: Path, split: str | None) -> list[Record]:
         return [Record(value, f"{path} record {i}") for i, value in enumerate(data)]
     if suffix == ".csv":
         with open(path, encoding="utf-8", newline="") as fh:
-            # line numbers: the header is line 1
-            return [Record(dict(row), f"{path}:{i + 2}") for i, row in enumerate(csv.DictReader(fh))]
+            reader = csv.DictReader(fh)
+            records = []
+            for row in reader:
+                # line_num is the row's last line; a quoted field may span lines, blank lines are skipped
+                values = {k: v for k, v in row.items() if k is not None}
+                embedded = sum(v.count("\n") for v in values.values() if isinstance(v, str))
+                records.append(Record(values, f"{path}:{reader.line_num - embedded}"))
+            return records
     try:
-        import pandas as pd
-
-        frame = pd.read_parquet(path)
+        import pyarrow.parquet as pq
     except ImportError as e:
         raise DataError(f"{path}: reading Parquet needs pyarrow (pip install 'evalharness[data]'): {e}") from None
+    try:
+        rows = pq.read_table(path).to_pylist()  # keeps ints as ints and nulls as None, unlike pandas
     except Exception as e:
         raise DataError(f"{path}: cannot read as Parquet: {e}") from None
-    return [Record(row, f"{path} row {i}") for i, row in enumerate(frame.to_dict(orient="records"))]
+    return [Record(row, f"{path} row {i}") for i, row in enumerate(rows)]
 
 
 def _load_hub(name: str, split: str | None) -> list[Record]:
@@ -114,13 +120,25 @@ def map_fields(
         row = {}
         for name in (*required, *optional):
             source = fields.get(name, name)
-            if source in record.values and record.values[source] is not None:
-                row[name] = record.values[source]
+            value = record.values.get(source)
+            if not _is_empty(value):
+                row[name] = value
             elif name in required:
                 how = f" (mapped by --field {name}={source})" if name in fields else ""
+                if source in record.values:
+                    raise DataError(f"{record.where}: empty value for {source!r}{how}")
                 present = ", ".join(sorted(map(str, record.values))) or "none"
                 raise DataError(f"{record.where}: no field {source!r}{how}; fields present: {present}")
         rows.append(row)
     if not rows:
         raise DataError("the dataset has no records")
     return rows
+
+
+def _is_empty(value: Any) -> bool:
+    """None, NaN and blank text carry no value (CSV cells and Parquet nulls arrive as these)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and not value.strip()

@@ -18,6 +18,7 @@ from evalharness.types import Message, ToolCall, ToolCallRecord, ToolSpec
 log = logging.getLogger(__name__)
 
 MAX_TOOL_OUTPUT_CHARS = 64_000
+TAIL_CHARS = 2_000
 
 
 @dataclass(slots=True)
@@ -88,8 +89,9 @@ async def execute_tool_call(call: ToolCall, tools: dict[str, Tool]) -> tuple[Mes
     start = time.perf_counter()
     result = await _run(call, tools)
     text = result.text
-    if len(text) > MAX_TOOL_OUTPUT_CHARS:
-        text = text[:MAX_TOOL_OUTPUT_CHARS] + f"\n[output truncated: {len(result.text)} characters in all]"
+    if len(text) > MAX_TOOL_OUTPUT_CHARS:  # keep the end too: errors and truncation notes are there
+        head, tail = text[: MAX_TOOL_OUTPUT_CHARS - TAIL_CHARS], text[-TAIL_CHARS:]
+        text = f"{head}\n[... {len(text) - len(head) - len(tail):,} characters cut ...]\n{tail}"
     duration = time.perf_counter() - start
     message = Message(role="tool", content=text, tool_call_id=call.id, name=call.name, is_error=result.is_error)
     record = ToolCallRecord(call.name, call.arguments, text, result.is_error, duration)

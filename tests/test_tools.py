@@ -6,6 +6,7 @@ import pytest
 
 from evalharness.tools import (
     MAX_TOOL_OUTPUT_CHARS,
+    TAIL_CHARS,
     Tool,
     ToolError,
     ToolResult,
@@ -218,9 +219,18 @@ async def test_long_output_is_truncated_with_a_note() -> None:
     tool = Tool(STRICT, fn)
     message, record = await execute_tool_call(ToolCall("c", "lookup", {"query": "q"}), _tools(tool))
     assert message.is_error is False
-    assert message.content.startswith("x" * MAX_TOOL_OUTPUT_CHARS + "\n[output truncated")
-    assert f"{total} characters in all" in message.content
-    assert message.content.count("x") == MAX_TOOL_OUTPUT_CHARS
+    assert len(message.content) < MAX_TOOL_OUTPUT_CHARS + 100
+    assert message.content.startswith("x" * (MAX_TOOL_OUTPUT_CHARS - TAIL_CHARS) + "\n[... ")
+    assert f"{total - MAX_TOOL_OUTPUT_CHARS:,} characters cut ...]\n" in message.content
+
+
+async def test_truncation_keeps_the_end_of_the_output() -> None:
+    async def fn(query: str) -> str:
+        return "x" * (MAX_TOOL_OUTPUT_CHARS * 2) + "\nValueError: the real problem"
+
+    message, record = await execute_tool_call(ToolCall("c", "lookup", {"query": "q"}), _tools(Tool(STRICT, fn)))
+    assert message.content.endswith("ValueError: the real problem")
+    assert message.content.count("x") == MAX_TOOL_OUTPUT_CHARS - len("\nValueError: the real problem")
     assert record.output == message.content
 
 

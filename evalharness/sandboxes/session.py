@@ -50,7 +50,7 @@ def describe_exit(code: int | None) -> str:
     if code is None:
         return "it exited"
     if code in (137, -9):
-        return f"exit code {code}: killed, most likely by the memory limit"
+        return f"exit code {code}: killed (SIGKILL) by the memory limit, or the code killed its own process"
     return f"exit code {code}"
 
 

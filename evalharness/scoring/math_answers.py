@@ -43,15 +43,20 @@ def _boxed_contents(text: str) -> list[str]:
     return found
 
 
+_LATEX_SPACE = re.compile(r"\\[ ,;:!]|~|\\q?quad\b")
+_REASON = re.compile(r"\s+(?:because|since|as|so|which)\b.*$|[,;]\s.*$", re.IGNORECASE)
+_UNIT = re.compile(r"\\(?:text|mbox|textrm|mathrm)\{\s*([^{}]*)\}")
+
+
 def _clean_stated(answer: str) -> str:
-    answer = answer.strip().replace("**", "")
-    answer = answer.strip(" $")
+    answer = answer.strip().strip(" $")
+    answer = _REASON.sub("", answer)  # "25 because ..." states 25
     answer = re.sub(r"[.。]\s*$", "", answer).strip(" $")
     return answer
 
 
 def extract_final_answer(text: str | None) -> Extraction:
-    text = text or ""
+    text = _LATEX_SPACE.sub(" ", (text or "").replace("**", "").replace("__", ""))
     boxed = [b for b in _boxed_contents(text) if b]
     if boxed:
         return Extraction(boxed[-1], "boxed")
@@ -63,8 +68,12 @@ def extract_final_answer(text: str | None) -> Extraction:
 
 
 def _as_integer(text: str) -> int | None:
-    compact = re.sub(r"[\s,]|\\[,;!]|\\text\{\s*\}", "", text)
-    compact = compact.strip("$")
+    """The integer an answer states, units and LaTeX spacing aside ("204 \\text{ minutes}" is 204)."""
+    text = _UNIT.sub(lambda m: m.group(1), _LATEX_SPACE.sub(" ", text)).strip().strip("$")
+    words = text.split()
+    if words and len(words) <= 3 and all(w.isalpha() for w in words[1:]):  # a number and its unit
+        text = words[0]
+    compact = re.sub(r"[\s,]", "", text)
     return int(compact) if _INTEGER.match(compact) else None
 
 

@@ -1,0 +1,1 @@
+"""τ²-bench-style customer-service tasks."""
