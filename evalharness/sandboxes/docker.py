@@ -18,7 +18,9 @@ import io
 import json
 import logging
 import os
+import posixpath
 import secrets
+import threading
 import socket
 import statistics
 import struct
@@ -89,7 +91,11 @@ class DockerChannel:
         line = await asyncio.wait_for(channel.receive_line(), 30)
         if not line:
             raise SandboxError(f"the sandbox server did not start in container {container_id[:12]}")
-        channel.pid = json.loads(line)["pid"]
+        try:
+            channel.pid = json.loads(line)["pid"]
+        except (ValueError, KeyError):
+            raise SandboxError(f"the sandbox server did not start in container {container_id[:12]}: "
+                               f"{line.decode(errors='replace').strip()[:300]}") from None
         return channel
 
     async def send(self, data: bytes) -> None:
@@ -119,9 +125,10 @@ class DockerChannel:
 
     async def kill(self) -> None:
         self._writer.close()
-        if self.pid is not None:
+        if self.pid is not None:  # the image has python3 but not necessarily a kill binary
             with contextlib.suppress(Exception):
-                await in_thread(_exec_quietly, self._client, self._container_id, ["kill", "-9", str(self.pid)])
+                await in_thread(_exec_quietly, self._client, self._container_id,
+                                ["python3", "-c", f"import os; os.kill({self.pid}, 9)"])
 
     async def exit_description(self) -> str:
         for _ in range(20):
@@ -149,7 +156,7 @@ class DockerSandbox(Sandbox):
         super().__init__(SessionClient(partial(DockerChannel.open, client, container.id)), limits)
 
     async def write_file(self, path: str, data: bytes) -> None:
-        target = self.resolve(path)
+        target = posixpath.normpath(self.resolve(path))
         if not (target + "/").startswith(WORKDIR + "/") or target == WORKDIR:
             raise SandboxError(f"files can be written only under {WORKDIR} (got {path})")
         relative = target[len(WORKDIR) + 1:]
@@ -204,6 +211,8 @@ class DockerProvider(SandboxProvider):
         self._removals: set[asyncio.Task[None]] = set()
         self.start_concurrency = 2
         self.start_latencies: deque[float] = deque(maxlen=200)
+        self._starting = 0  # containers.run calls in flight (in threads, which cancellation cannot stop)
+        self._starting_lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
         image_id = None
@@ -275,7 +284,7 @@ class DockerProvider(SandboxProvider):
 
         limits = self.limits
         container = await in_thread(
-            self._client.containers.run,
+            self._run_container,
             self.image,
             command=["sleep", "infinity"],
             detach=True,
@@ -300,6 +309,15 @@ class DockerProvider(SandboxProvider):
             await self._remove(container)
             raise
         return sandbox
+
+    def _run_container(self, image: str, **kwargs: Any) -> Any:
+        with self._starting_lock:
+            self._starting += 1
+        try:
+            return self._client.containers.run(image, **kwargs)
+        finally:
+            with self._starting_lock:
+                self._starting -= 1
 
     async def acquire(self) -> Sandbox:
         if self._filler is None:
@@ -329,6 +347,10 @@ class DockerProvider(SandboxProvider):
             self._filler.cancel()
             await asyncio.gather(self._filler, return_exceptions=True)
         await asyncio.gather(*self._removals, return_exceptions=True)
+        for _ in range(600):  # starts already in a thread finish regardless: wait, then remove what they made
+            if not self._starting:
+                break
+            await asyncio.sleep(0.1)
         if self._client is not None:
             await in_thread(self._remove_at_exit)
             atexit.unregister(self._remove_at_exit)
@@ -345,7 +367,7 @@ def remove_containers(labels: dict[str, str] | None = None) -> int:
         return 0
     filters = [LABEL] + [f"{k}={v}" for k, v in (labels or {}).items()]
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": filters}):
+    for container in client.containers.list(all=True, filters={"label": filters}, ignore_removed=True):
         with contextlib.suppress(Exception):
             container.remove(force=True, v=True)
             removed += 1

@@ -110,10 +110,10 @@ class LocalSandbox(Sandbox):
 
     async def read_file(self, path: str, max_bytes: int = 256 << 20) -> bytes:
         target = Path(self.resolve(path))
-        try:
-            size = target.stat().st_size
-        except FileNotFoundError:
-            raise SandboxError(f"no file {path} in the sandbox") from None
+        if not target.is_file():
+            raise SandboxError(f"no file {path} in the sandbox" if not target.exists()
+                               else f"{path} in the sandbox is not a regular file")
+        size = target.stat().st_size
         if size > max_bytes:
             raise SandboxError(f"{path} is {size} bytes, more than the {max_bytes} allowed")
         return await asyncio.to_thread(target.read_bytes)
@@ -136,7 +136,8 @@ class LocalProvider(SandboxProvider):
         return {"provider": "local", "isolated": False, "limits": _limits_dict(self.limits)}
 
     async def start(self) -> None:
-        self._root = Path(tempfile.mkdtemp(prefix="evalharness-sandboxes-"))
+        if self._root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="evalharness-sandboxes-"))
 
     async def acquire(self) -> Sandbox:
         if self._root is None:

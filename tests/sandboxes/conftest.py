@@ -1,29 +1,17 @@
 """Fixtures for the sandbox tests. Everything here is real: Docker containers from the built
 ``evalharness/python`` image, local subprocesses, the real in-sandbox server.
 
-Running in parallel (pytest-xdist) on one Docker engine
---------------------------------------------------------
-Each worker only ever looks at, and removes, containers whose ``evalharness.owner`` label starts with its
-own ``<hostname>-<pid>-`` (see ``support.OWNER_PREFIX``), so workers cannot disturb each other -- except
-``evalharness sandbox cleanup``, which by design removes *every* container labelled ``evalharness``.
-
-``xdist_group`` would not help with that: it only takes effect with ``--dist loadgroup``, which the
-plain ``-n 2`` invocation does not use, and even then it only keeps a group on one worker while the other
-worker keeps running Docker tests. Instead every test in this directory holds a shared file lock for its
-duration and tests marked ``docker_exclusive`` (the ``sandbox cleanup`` CLI test) hold it exclusively.
-flock(2) works across xdist workers and across separate pytest processes on the machine, needs no xdist
-option, and a second "turnstile" lock stops a steady stream of shared holders from starving the exclusive
-one. What it cannot protect is an unrelated ``evalharness run`` using the same engine at the same time:
-the command under test is meant to remove those too.
+Running in parallel (pytest-xdist) on one Docker engine: each worker only ever looks at, and removes,
+containers whose ``evalharness.owner`` label starts with its own ``<hostname>-<pid>-`` (see
+``support.OWNER_PREFIX``), or the exact owner label of a child process it started. The one command that
+removes *every* evalharness container, ``evalharness sandbox cleanup``, is tested through a Docker socket
+that narrows its view to one owner (``support.OwnerScopedDockerSocket``; the reasons are in
+test_cleanup.py), so no test here can disturb another worker or anybody else using the engine.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -33,37 +21,6 @@ from evalharness.sandboxes.local import LocalProvider
 from tests.sandboxes.support import OWNER_PREFIX, OpenSandbox, our_containers
 
 KINDS = ["docker", "local"]
-_LOCK_DIR = tempfile.gettempdir()
-_MAIN_LOCK = os.path.join(_LOCK_DIR, "evalharness-sandbox-tests.lock")
-_TURNSTILE = os.path.join(_LOCK_DIR, "evalharness-sandbox-tests.turnstile")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "docker_exclusive: no other sandbox test (in any worker) runs while this one does"
-    )
-
-
-@contextmanager
-def _flock(path: str, mode: int) -> Iterator[None]:
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, mode)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-@pytest.fixture(autouse=True)
-def docker_engine_lock(request: pytest.FixtureRequest) -> Iterator[None]:
-    exclusive = request.node.get_closest_marker("docker_exclusive") is not None
-    with open(_MAIN_LOCK, "a+") as main:
-        with _flock(_TURNSTILE, fcntl.LOCK_EX):  # queue up behind a waiting exclusive holder
-            fcntl.flock(main, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(main, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session", autouse=True)

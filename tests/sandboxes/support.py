@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
+import socketserver
+import threading
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -93,3 +97,88 @@ async def living_processes(sandbox: Sandbox, needle: str) -> list[list[Any]]:
     result = await sandbox.exec(["python3", "-c", _PROCESS_SCAN], env={"NEEDLE": needle}, timeout=30)
     assert result.exit_code == 0 and not result.timed_out, result
     return json.loads(result.stdout)
+
+
+class OwnerScopedDockerSocket:
+    """A Docker API socket for a child process that shows it only the containers of one owner label.
+
+    ``evalharness sandbox cleanup`` removes *every* container labelled ``evalharness`` on the engine,
+    including those of other pytest-xdist workers and of unrelated ``evalharness run``s that happen to use
+    the same engine. Pointed at this socket (``DOCKER_HOST=unix://...``), the command talks to the real
+    engine -- every request is forwarded unchanged and served by dockerd -- except that container listings
+    get one more label filter, ``evalharness.owner=<owner>``. So the command only ever sees, and can only
+    remove, the containers the test itself made.
+
+    Each request is forwarded with ``Connection: close``, so one connection carries exactly one request
+    and the proxy never has to parse responses.
+    """
+
+    _LIST = re.compile(r"^(/v[0-9.]+)?/containers/json$")
+
+    def __init__(self, owner: str, path: str, upstream: str = "/var/run/docker.sock") -> None:
+        self.owner = owner
+        self.path = path
+        self.upstream = upstream
+        self.listings = 0  # container listings seen, to check the command really came through here
+        self._server: socketserver.ThreadingUnixStreamServer | None = None
+
+    @property
+    def docker_host(self) -> str:
+        return f"unix://{self.path}"
+
+    def __enter__(self) -> OwnerScopedDockerSocket:
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                proxy._serve(self.request)
+
+        self._server = socketserver.ThreadingUnixStreamServer(self.path, Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+        os.unlink(self.path)
+
+    def _serve(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        head, body = head.split(b"\r\n\r\n", 1)
+        request_line, *headers = head.decode("latin-1").split("\r\n")
+        method, target, version = request_line.split(" ", 2)
+        url = urllib.parse.urlsplit(target)
+        if method == "GET" and self._LIST.match(url.path):
+            self.listings += 1
+            query = urllib.parse.parse_qs(url.query)
+            filters = json.loads(query.get("filters", ["{}"])[0])
+            labels = filters.get("label", [])
+            only_ours = f"{OWNER_LABEL}={self.owner}"
+            # the API takes a list of labels, or (older clients) a map of label -> true
+            if isinstance(labels, dict):
+                filters["label"] = {**labels, only_ours: True}
+            else:
+                filters["label"] = [*labels, only_ours]
+            query["filters"] = [json.dumps(filters)]
+            target = f"{url.path}?{urllib.parse.urlencode(query, doseq=True)}"
+        headers = [h for h in headers if not h.lower().startswith("connection:")] + ["Connection: close"]
+        lengths = [int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length:")]
+        length = lengths[0] if lengths else 0
+        while len(body) < length:
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as upstream:
+            upstream.connect(self.upstream)
+            upstream.sendall("\r\n".join([f"{method} {target} {version}", *headers]).encode("latin-1")
+                             + b"\r\n\r\n" + body)
+            while chunk := upstream.recv(65536):
+                client.sendall(chunk)

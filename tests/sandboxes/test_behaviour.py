@@ -136,20 +136,25 @@ async def test_cell_blocked_in_c_code_is_killed_and_the_session_restarted(sandbo
     lost = await sandbox.python("doomed")
     assert lost.error is not None and "NameError" in lost.error
     assert (await sandbox.python("1 + 1")).result == "2"
+    # the stuck server really is gone, not left running beside its replacement
+    servers = await living_processes(sandbox, "class CellTimeout")
+    assert len(servers) == 1, servers
+
+
+async def test_reading_a_directory_is_a_sandbox_error(sandbox: Sandbox) -> None:
+    await sandbox.exec(["mkdir", "-p", "adir"])
+    with pytest.raises(SandboxError, match="not a regular file"):
+        await sandbox.read_file("adir")
 
 
 # --- exec ----------------------------------------------------------------------------------------------
 
 
-async def test_exec_infinite_loop_is_killed(sandbox: Sandbox) -> None:
+async def test_exec_infinite_loop_is_killed_with_its_background_children(sandbox: Sandbox) -> None:
     got = await sandbox.exec(["bash", "-c", "while :; do :; done"], timeout=1)
     assert got.timed_out
     assert got.exit_code != 0
-    after = await sandbox.exec(["echo", "next call works"])
-    assert (after.exit_code, after.stdout, after.timed_out) == (0, "next call works\n", False)
 
-
-async def test_exec_kills_background_children(sandbox: Sandbox) -> None:
     seconds = unique_seconds()
     # control: the scanner does find a live `sleep <seconds>` (started from the Python session, which the
     # exec timeout below has nothing to do with)
@@ -161,6 +166,8 @@ async def test_exec_kills_background_children(sandbox: Sandbox) -> None:
     assert got.timed_out and got.exit_code != 0
     assert got.stdout.strip().isdigit()  # the background child had started
     assert await living_processes(sandbox, f"sleep {seconds}") == []
+    after = await sandbox.exec(["echo", "next call works"])
+    assert (after.exit_code, after.stdout, after.timed_out) == (0, "next call works\n", False)
     # a command that ends normally does not leave its background children running either
     seconds = unique_seconds()
     got = await sandbox.exec(["bash", "-c", f"sleep {seconds} & echo started"], timeout=30)
