@@ -453,7 +453,7 @@ class BikeshopToolkit(Toolkit):
         if rental["compensation"] is not None:
             raise ValueError(f"Rental '{rental_id}' was already compensated.")
         if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-            raise ValueError("amount must be a number.")
+            raise TypeError("amount must be a number.")
         if money(amount) != amount:
             raise ValueError("amount must have at most two decimals.")
         if amount <= 0:
