@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
     store.add_argument("--retry-errors", action="store_true", help="with --resume: run errored samples again")
     store.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    store.add_argument("--report", type=Path, metavar="FILE",
+                       help="HTML report written at the end (default reports/<run-id>.html)")
+    store.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
 
     sub.add_parser("list", help="show built-in suites and tasks with their sample counts")
 
@@ -133,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even when up to date")
     sandbox_sub.add_parser("status", help="engine reachable? images present? our containers running?")
     sandbox_sub.add_parser("cleanup", help="remove every container evalharness made, also after a crash")
+
+    from evalharness.report_cli import add_report_parsers
+
+    add_report_parsers(sub)
     return parser
 
 
@@ -150,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
             return _index_build(args)
         if args.command == "score":
             return asyncio.run(_score_spreadsheet(args))
+        if args.command in ("report", "compare", "gate"):
+            from evalharness.report_cli import report_command
+
+            return report_command(args)
         if args.command == "sandbox":
             from evalharness.sandbox_cli import sandbox_command
 
@@ -289,6 +300,10 @@ async def _run(args: argparse.Namespace) -> int:
             await user_model.aclose()
         await backend.aclose()
     print_summary(outcome)
+    if not args.no_report:
+        from evalharness.report_cli import write_run_report
+
+        write_run_report(outcome.run_dir.path, args.report)
     return 0
 
 

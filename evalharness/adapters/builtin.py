@@ -1,3 +1,3 @@
 """Imports every built-in adapter so its ``@register`` runs."""
 
-from evalharness.adapters import calculator, math_tools, search, spreadsheet  # noqa: F401
+from evalharness.adapters import calculator, math_tools, search, spreadsheet, tau  # noqa: F401

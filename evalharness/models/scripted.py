@@ -48,15 +48,17 @@ class ScriptedBackend:
         return ModelOutput(message, "stop", usage, time.perf_counter() - start)
 
     def _next_message(self, messages: list[Message], context: CallContext | None) -> Message:
+        if context is not None and context.role == "user":
+            # a simulated user that states its request once, then ends the conversation
+            said = sum(1 for m in messages if m.role == "assistant")
+            opening = context.sample.metadata.get("gold", {}).get("user_opening", "Hello.")
+            return Message(role="assistant", content=opening if said == 0 else "###STOP###")
         if self.mode == "silent":
             return Message(role="assistant", content="")
         if context is None or "gold" not in context.sample.metadata:
             sample = context.sample.id if context else "?"
             raise ModelError("no_gold", f"sample {sample} has no gold trajectory to replay", fatal=False)
         gold = context.sample.metadata["gold"]
-        if context.role == "user":  # a simulated user that states its request once, then ends the chat
-            said = sum(1 for m in messages if m.role == "assistant")
-            return Message(role="assistant", content=gold.get("user_opening", "Hello.") if said == 0 else "###STOP###")
         steps: list[dict[str, Any]] = gold["steps"]
         if self.mode == "wrong" and "wrong_steps" in gold:  # tasks judged on actions, not on the last words
             steps = gold["wrong_steps"]

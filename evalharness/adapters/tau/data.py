@@ -9,6 +9,7 @@ from typing import Any
 
 from evalharness.adapters.tau.toolkit import Toolkit, fresh_copy, load_data_file
 from evalharness.errors import DataError
+from evalharness.tools import ToolError
 
 REWARD_TYPES = {"DB", "COMMUNICATE", "ACTION", "ENV_ASSERTION", "NL_ASSERTION"}
 DEFAULT_REWARD_BASIS = ("DB", "COMMUNICATE")
@@ -50,7 +51,10 @@ def apply_initial_state(toolkit: Toolkit, task: dict[str, Any]) -> None:
             _deep_update(target, data[key])
     for action in state.get("initialization_actions") or []:
         side = "user" if action.get("env_type") == "user" else "agent"
-        toolkit.call(action["func_name"], action.get("arguments") or {}, side=side)
+        try:
+            toolkit.call(action["func_name"], action.get("arguments") or {}, side=side)
+        except ToolError as e:
+            raise DataError(f"task {task.get('id')}: initial_state action {action['func_name']} failed: {e}") from None
 
 
 def _deep_update(target: dict[str, Any], update: dict[str, Any]) -> None:

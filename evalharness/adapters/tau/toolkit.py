@@ -158,7 +158,10 @@ class Toolkit:
         fn = getattr(type(self), name, None)
         if fn is None or not getattr(fn, "__tau_assertion__", False):
             raise DataError(f"domain {self.domain} has no assertion function {name!r}")
-        return bool(fn(self, **arguments))
+        try:
+            return bool(fn(self, **arguments))
+        except (ValueError, KeyError, TypeError) as e:  # e.g. the record it checks does not exist
+            raise ToolError(str(e.args[0]) if e.args else type(e).__name__) from None
 
     # --- state -----------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from evalharness.adapters.tau.data import load_domain
 from evalharness.adapters.tau.evaluator import assertion_checks, gold_toolkit
+from evalharness.errors import DataError
 
 
 @dataclass
@@ -32,7 +33,11 @@ def validate_domain(directory: Path, dump_states: Path | None = None) -> list[Ta
         dump_states.mkdir(parents=True, exist_ok=True)
     checks = []
     for task in domain.tasks:
-        toolkit, errors = gold_toolkit(domain, task)
+        try:
+            toolkit, errors = gold_toolkit(domain, task)
+        except DataError as e:
+            checks.append(TaskCheck(str(task["id"]), 0, [str(e)], []))
+            continue
         failed = [name for name, held in assertion_checks(task, toolkit).items() if not held]
         actions = len((task.get("evaluation_criteria") or {}).get("actions") or [])
         checks.append(TaskCheck(str(task["id"]), actions, errors, failed))
