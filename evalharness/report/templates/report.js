@@ -191,6 +191,7 @@
       tr.className = Number(tr.dataset.i) === i && state.domain === d ? "sel" : "";
     });
     root.dataset.detailRendered = ix.tasks[ix.t[i]] + "/" + ix.id[i];
+    root.dataset.detailMs = performance.now().toFixed(1);
   }
 
   let opened = false;
@@ -234,6 +235,7 @@
     root.dataset.hashDone = "1";
   }
   window.addEventListener("hashchange", () => fromHash().catch(noteError));
+  window.addEventListener("load", () => { root.dataset.loadMs = performance.now().toFixed(1); });
   root.dataset.ready = "1";
   root.dataset.initMs = (performance.now() - t0).toFixed(1);
   fromHash().catch(noteError);
