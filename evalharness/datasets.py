@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,43 @@ class Record:
     where: str  # "data.jsonl:12" or "org/name[test] row 12"
 
 
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-empty line; bad bytes, bad JSON and non-objects name the line."""
+    try:
+        fh = open(path, "rb")
+    except OSError as e:
+        raise DataError(f"{path}: {e.strerror}") from None
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}:{number}: not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r})") from None
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{number}: not valid JSON ({e.msg})") from None
+            if not isinstance(value, dict):
+                raise DataError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
+            yield number, value
+
+
+def read_json(path: Path) -> Any:
+    """A whole JSON file; a missing file, bad bytes or bad JSON is a DataError naming the file (and line)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist") from None
+    except OSError as e:
+        raise DataError(f"{path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+
+
 def load_records(source: str | Path, split: str | None = None) -> list[Record]:
     path = Path(source)
     if path.exists():
@@ -40,24 +78,9 @@ def _load_local(path: Path, split: str | None) -> list[Record]:
     if path.is_dir() or suffix not in LOCAL_SUFFIXES:
         raise DataError(f"{path}: expected a {', '.join(LOCAL_SUFFIXES)} file")
     if suffix == ".jsonl":
-        records = []
-        with open(path, encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{number}: not valid JSON ({e.msg})") from None
-                if not isinstance(value, dict):
-                    raise DataError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
-                records.append(Record(value, f"{path}:{number}"))
-        return records
+        return [Record(value, f"{path}:{number}") for number, value in iter_jsonl(path)]
     if suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        data = read_json(path)
         if isinstance(data, dict):  # {"test": [...], "train": [...]} or {"data": [...]}
             key = split if split in data else "data" if "data" in data else None
             if key is None or not isinstance(data[key], list):

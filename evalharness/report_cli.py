@@ -120,8 +120,8 @@ def _compare(args: argparse.Namespace) -> int:
     )
     from evalharness.report.load import load_scores
 
-    base = load_scores(args.baseline, "baseline")
-    cand = load_scores(args.candidate, "candidate")
+    base = load_scores(args.baseline, "baseline", with_results=False)
+    cand = load_scores(args.candidate, "candidate", with_results=False)
     comparison = compare_runs(base, cand, alpha=args.alpha, test=args.test, domains=args.domains)
     if args.format == "json":
         sys.stdout.write(orjson.dumps(comparison_json(comparison), option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -141,8 +141,8 @@ def _gate(args: argparse.Namespace) -> int:
     from evalharness.report.load import load_scores
 
     try:
-        base = load_scores(args.baseline, "baseline")
-        cand = load_scores(args.candidate, "candidate")
+        base = load_scores(args.baseline, "baseline", with_results=False)
+        cand = load_scores(args.candidate, "candidate", with_results=False)
         result = gate(compare_runs(base, cand, alpha=args.alpha, test=args.test, domains=args.domains),
                       args.mode, args.max_drop)
     except EvalHarnessError as e:

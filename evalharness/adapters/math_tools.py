@@ -6,15 +6,13 @@ with a problem and an answer column works through ``dataset`` and ``fields``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
-import jinja2
 from pydantic import Field
 
 from evalharness.adapters.base import AdapterOptions, TaskAdapter, register
+from evalharness.adapters.prompts import PromptTemplate
 from evalharness.datasets import load_records, map_fields
-from evalharness.errors import DataError
 from evalharness.resources import builtin_tasks_dir
 from evalharness.sandboxes.base import Sandbox
 from evalharness.sandboxes.python_tool import python_tool
@@ -45,18 +43,7 @@ class MathAdapter(TaskAdapter):
 
     def __init__(self, options: MathOptions) -> None:
         super().__init__(options)
-        template_path = Path(options.prompt_template) if options.prompt_template else (
-            builtin_tasks_dir() / "math" / "prompt.jinja")
-        try:
-            source = template_path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise DataError(f"prompt template {template_path}: {e.strerror}") from None
-        try:
-            self._template = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False,
-                                                autoescape=False).from_string(source)
-        except jinja2.TemplateSyntaxError as e:
-            raise DataError(f"{template_path}:{e.lineno}: template syntax error: {e.message}") from None
-        self._template_path = template_path
+        self._template = PromptTemplate(options.prompt_template, "math/prompt.jinja")
 
     def load_samples(self) -> list[Sample]:
         source = self.options.dataset or builtin_tasks_dir() / "math" / "problems.jsonl"
@@ -66,10 +53,7 @@ class MathAdapter(TaskAdapter):
         for i, row in enumerate(rows):
             problem, answer = str(row["problem"]), str(row["answer"]).strip()
             sample_id = str(row.get("id", i))
-            try:
-                prompt = self._template.render(problem=problem, python_tool=self.options.python_tool)
-            except jinja2.TemplateError as e:
-                raise DataError(f"prompt template {self._template_path}: {e}") from None
+            prompt = self._template.render(problem=problem, python_tool=self.options.python_tool)
             samples.append(Sample(
                 id=sample_id, input=prompt, target=answer, domain=self.options.domain,
                 metadata={"gold": self._gold(answer, row.get("solution_code"))},

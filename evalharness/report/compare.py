@@ -11,77 +11,73 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from evalharness.errors import ConfigError, EvalHarnessError
 from evalharness.report.aggregate import ConditionDelta, DomainSummary, condition_deltas, summarize_by_domain
-from evalharness.report.load import RunData
-from evalharness.report.stats import TESTS, Estimate, PairedComparison, holm_bonferroni, paired_comparison
+from evalharness.report.load import Cluster, RunData, SampleScores, no_gc
+from evalharness.report.stats import (
+    TESTS,
+    Estimate,
+    PairedComparison,
+    holm_bonferroni,
+    mean_and_se,
+    paired_comparison,
+)
 
 MODES = ("significant-drop", "non-inferiority")
-Cluster = tuple[str, str]  # (task, sample_id)
 
 
 class NotComparable(EvalHarnessError):
     """The runs cannot be compared sample by sample (exit code 2); the message says why, on one line."""
 
 
-@dataclass
-class SampleScores:
-    """One sample (all its epochs) of one run."""
-
-    domain: str
-    primary: list[float] = field(default_factory=list)  # primary score per scored epoch
-    secondary: dict[str, list[float]] = field(default_factory=dict)
-    errors: int = 0
-    target: Any = None
-    score_name: str | None = None
-
-    @property
-    def mean(self) -> float | None:
-        return sum(self.primary) / len(self.primary) if self.primary else None
-
-
 def collect(run: RunData) -> dict[Cluster, SampleScores]:
-    """Per (task, sample_id): the primary and secondary scores of every scored epoch, and the errors."""
-    out: dict[Cluster, SampleScores] = {}
-    for r in run.results:
-        key = (r.task, r.sample_id)
-        s = out.get(key)
-        if s is None:
-            s = out[key] = SampleScores(r.scores[0].domain if r.scores else r.domain, target=r.target)
-        if r.error is not None or not r.scores:
-            s.errors += 1
-            continue
-        s.primary.append(r.scores[0].value)
-        s.score_name = r.scores[0].name
-        for sc in r.scores[1:]:
-            s.secondary.setdefault(sc.name, []).append(sc.value)
-    return out
+    """Per (task, sample_id): the scores of every epoch of ``run``."""
+    return run.samples
 
 
-@dataclass
 class RunInfo:
-    """What a report shows about one run besides the paired statistics."""
+    """What a report shows about one run besides the paired statistics. The per-domain summaries (which need
+    the full results) are computed on first use."""
 
-    id: str
-    path: str
-    model: str
-    suite: str | None
-    status: str
-    role: str
-    samples: int  # distinct (task, sample_id)
-    summaries: list[DomainSummary]
-    deltas: list[ConditionDelta]
+    def __init__(self, run: RunData) -> None:
+        self._run = run
+        self.id = run.id
+        self.path = str(run.path)
+        self.model = run.model
+        self.suite = run.suite
+        self.status = run.status
+        self.role = run.role
+        self.samples = len(run.samples)
 
     @classmethod
     def of(cls, run: RunData) -> RunInfo:
-        return cls(run.id, str(run.path), run.model, run.suite, run.status, run.role,
-                   len({(r.task, r.sample_id) for r in run.results}), summarize_by_domain(run.results),
-                   condition_deltas(run.results))
+        return cls(run)
+
+    @cached_property
+    def summaries(self) -> list[DomainSummary]:
+        return summarize_by_domain(self._run.results) if self._run.results is not None else []
+
+    @cached_property
+    def deltas(self) -> list[ConditionDelta]:
+        return condition_deltas(self._run.results) if self._run.results is not None else []
 
     def summary(self, domain: str) -> DomainSummary | None:
         return next((s for s in self.summaries if s.domain == domain), None)
+
+    @cached_property
+    def _domain_means(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = defaultdict(list)
+        for s in self._run.samples.values():
+            if s.primary:
+                out[s.domain].append(sum(s.primary) / len(s.primary))
+        return out
+
+    def estimate(self, domain: str) -> Estimate:
+        """The domain's primary score over every scored sample of the run (clustered by sample)."""
+        return mean_and_se(self._domain_means.get(domain, []))
 
 
 @dataclass(frozen=True)
@@ -216,10 +212,10 @@ def check_comparable(base: RunData, cand: RunData, a: dict[Cluster, SampleScores
         problems.append(f"{len(mismatched)} shared sample(s) have different targets (first: {task}/{sid}): "
                         f"the task data changed between the runs")
     names: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-    for k, s in a.items():
+    for s in a.values():
         if s.score_name:
             names[s.domain][0].add(s.score_name)
-    for k, s in b.items():
+    for s in b.values():
         if s.score_name:
             names[s.domain][1].add(s.score_name)
     for domain, (na, nb) in sorted(names.items()):
@@ -235,6 +231,12 @@ def check_comparable(base: RunData, cand: RunData, a: dict[Cluster, SampleScores
 def compare_runs(base: RunData, cand: RunData, *, alpha: float = 0.05, test: str = "auto",
                  domains: Sequence[str] | None = None) -> Comparison:
     """Per-domain paired comparison of ``cand`` against ``base``; raises ``NotComparable``."""
+    with no_gc():
+        return _compare_runs(base, cand, alpha, test, domains)
+
+
+def _compare_runs(base: RunData, cand: RunData, alpha: float, test: str, domains: Sequence[str] | None
+                  ) -> Comparison:
     if not 0.0 < alpha < 1.0:
         raise ConfigError(f"--alpha must lie between 0 and 1, got {alpha}")
     if test not in TESTS:
@@ -284,9 +286,9 @@ def compare_runs(base: RunData, cand: RunData, *, alpha: float = 0.05, test: str
             notes.append(f"domain {domain!r}: no sample scored in both runs (present in {' and '.join(where)}); "
                          f"not compared")
             continue
-        xa = [a[k].mean for k in keys]
-        xb = [b[k].mean for k in keys]
-        paired = paired_comparison(xa, xb, test)  # type: ignore[arg-type]
+        xa = [sum(p) / len(p) for p in (a[k].primary for k in keys)]
+        xb = [sum(p) / len(p) for p in (b[k].primary for k in keys)]
+        paired = paired_comparison(xa, xb, test)
         secondary: dict[str, PairedComparison] = {}
         names = sorted({n for k in keys for n in a[k].secondary} & {n for k in keys for n in b[k].secondary})
         for name in names:
@@ -303,12 +305,10 @@ def compare_runs(base: RunData, cand: RunData, *, alpha: float = 0.05, test: str
     adjusted = holm_bonferroni([p.p_value for _, p, _ in rows])
     out = []
     for (domain, paired, secondary), p_holm in zip(rows, adjusted, strict=True):
-        sa_, sb_ = info_a.summary(domain), info_b.summary(domain)
         name = next((a[k].score_name for k in by_domain[domain] if a[k].score_name), "score")
         out.append(DomainComparison(
             domain=domain, score_name=name or "score",
-            baseline=sa_.score if sa_ else Estimate(float("nan"), None, 0),
-            candidate=sb_.score if sb_ else Estimate(float("nan"), None, 0),
+            baseline=info_a.estimate(domain), candidate=info_b.estimate(domain),
             paired=paired, p_holm=p_holm, alpha=alpha, only_baseline=only_a.get(domain, 0),
             only_candidate=only_b.get(domain, 0), errored=errored.get(domain, 0), secondary=secondary))
         if only_a.get(domain) or only_b.get(domain) or errored.get(domain):
@@ -447,10 +447,11 @@ def trend(runs: Sequence[RunData], *, alpha: float = 0.05, test: str = "auto") -
                 target.append(None)
                 if str(e) not in problems:
                     problems.append(str(e))
-    names = sorted({s.domain for info in infos for s in info.summaries})
+    present = [{s.domain for s in r.samples.values()} for r in runs]
+    names = sorted(set().union(*present))
     domains = []
     for name in names:
-        est = [(info.summary(name).score if info.summary(name) else None) for info in infos]
+        est = [info.estimate(name) if name in have else None for info, have in zip(infos, present, strict=True)]
         st = [None] + [next((d for d in c.domains if d.domain == name), None) if c else None for c in steps[1:]]
         cu = [None] + [next((d for d in c.domains if d.domain == name), None) if c else None for c in cumulative[1:]]
         first_step = next((i for i, d in enumerate(st) if d is not None and d.direction == "down"), None)

@@ -40,11 +40,13 @@ from evalharness.report.load import RunData, load_scores
 from evalharness.report.stats import FORMULAS, Estimate, minimum_detectable_effect
 from evalharness.store import iter_sample_dicts
 
-CHUNK = 200  # samples per transcript blob
+CHUNK = 250  # sample-epoch records per transcript blob
 DEFAULT_BUDGET = 9_500_000  # bytes of HTML
-# (characters kept per message, per tool-call argument / score-details blob, keep transcripts at all)
-LEVELS: tuple[tuple[int, int, bool], ...] = (
-    (6000, 3000, True), (2000, 1200, True), (600, 400, True), (160, 160, True), (400, 200, False),
+# Detail levels, most text first: (characters kept per message, per tool-call argument / score-details /
+# target text, whole transcript or the final answer only). The last two keep no text at all.
+LEVELS: tuple[tuple[int, int, str], ...] = (
+    (8000, 3000, "all"), (3000, 1200, "all"), (1000, 500, "all"), (400, 240, "all"), (160, 120, "all"),
+    (300, 120, "final"), (0, 80, "none"),
 )
 
 
@@ -71,45 +73,49 @@ def _cut(text: str, cap: int) -> str:
 
 def _json_text(value: Any, cap: int) -> str:
     try:
-        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode()
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
     except TypeError:
         text = repr(value)
     return _cut(text, cap)
 
 
-def _detail(d: dict[str, Any], level: tuple[int, int, bool]) -> dict[str, Any]:
+def _detail(d: dict[str, Any], level: tuple[int, int, str]) -> dict[str, Any]:
     """One sample-epoch of samples.jsonl, cut down for the drill-down."""
-    msg_cap, small_cap, transcripts = level
+    msg_cap, small_cap, keep = level
     episode = d.get("episode") or {}
+    usage = episode.get("usage") or {}
     out: dict[str, Any] = {
         "e": d.get("epoch", 0),
-        "s": [{"n": s.get("name", "score"), "v": s.get("value"), "d": _json_text(s.get("details") or {}, small_cap)
-               if s.get("details") else ""} for s in d.get("scores") or ()],
+        "s": [{"n": s.get("name", "score"), "v": s.get("value"),
+               "d": _json_text(s["details"], small_cap) if s.get("details") else ""} for s in d.get("scores") or ()],
         "err": d.get("error"),
         "stop": episode.get("stop_reason"),
-        "u": [(episode.get("usage") or {}).get("input_tokens", 0), (episode.get("usage") or {}).get("output_tokens", 0)],
+        "u": [usage.get("input_tokens", 0), usage.get("output_tokens", 0)],
         "mc": episode.get("model_calls", 0),
         "t": _json_text(d.get("target"), small_cap) if d.get("target") is not None else None,
         "dur": d.get("duration"),
+        "tl": [{"n": t.get("name"), "ie": bool(t.get("is_error")), "du": t.get("duration")}
+               for t in episode.get("tool_log") or ()],
     }
+    if out["err"]:
+        out["err"] = {"kind": str(out["err"].get("kind")), "message": _cut(str(out["err"].get("message")),
+                                                                           max(small_cap, 400))}
     messages = episode.get("messages") or []
-    tools = episode.get("tool_log") or []
-    if transcripts:
+    if keep == "all":
         out["m"] = [{
             "r": m.get("role"),
             "c": _cut(str(m["content"]), msg_cap) if m.get("content") is not None else None,
-            "tc": [{"n": c.get("name"), "a": _cut(c["raw_arguments"], small_cap) if c.get("parse_error")
+            "tc": [{"n": c.get("name"), "a": _cut(str(c.get("raw_arguments")), small_cap) if c.get("parse_error")
                     else _json_text(c.get("arguments") or {}, small_cap), "pe": c.get("parse_error")}
                    for c in m.get("tool_calls") or ()],
             "nm": m.get("name"),
             "ie": bool(m.get("is_error")),
         } for m in messages]
-        out["tl"] = [{"n": t.get("name"), "ie": bool(t.get("is_error")), "du": t.get("duration")} for t in tools]
     else:
         final = next((m.get("content") for m in reversed(messages) if m.get("role") == "assistant"
                       and m.get("content")), None)
-        out["m"] = [{"r": "assistant", "c": _cut(str(final), msg_cap), "tc": [], "nm": None, "ie": False}] if final else []
-        out["tl"] = [{"n": t.get("name"), "ie": bool(t.get("is_error")), "du": t.get("duration")} for t in tools]
+        out["m"] = ([{"r": "assistant", "c": _cut(str(final), msg_cap), "tc": [], "nm": None, "ie": False}]
+                    if final and msg_cap else [])
         out["omitted"] = len(messages)
     return out
 
@@ -123,40 +129,61 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(_gzip(data)).decode("ascii")
 
 
-@dataclass
-class DomainIndex:
-    domain: str
-    keys: list[tuple[str, str]]
-    scores: list[list[float | None]]  # per run, per sample
-    errors: list[list[int]]
-
-
 def _natural(key: tuple[str, str]) -> tuple[Any, ...]:
     """task, then sample id with its numbers compared as numbers (s2 before s10)."""
     return (key[0], [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", key[1]) if p])
 
 
+@dataclass
+class DomainIndex:
+    domain: str
+    keys: list[tuple[str, str]]
+    scores: list[list[float | None]]  # per run, per sample: mean over scored epochs
+    errors: list[list[int]]  # per run, per sample: errored epochs; -1 when the sample is not in the run
+    locations: list[list[Any]] = field(default_factory=list)  # per run, per sample: record number(s) or None
+
+
 def _indexes(runs: Sequence[RunData]) -> list[DomainIndex]:
-    per_run = [collect(r) for r in runs]
-    domains: dict[str, set[tuple[str, str]]] = {}
-    for side in per_run:
-        for key, s in side.items():
-            if not any(key in d for d in domains.values()):
-                domains.setdefault(s.domain, set()).add(key)
+    domain_of: dict[tuple[str, str], str] = {}
+    for run in runs:
+        for key, s in run.samples.items():
+            domain_of.setdefault(key, s.domain)
+    domains: dict[str, list[tuple[str, str]]] = {}
+    for key, name in domain_of.items():
+        domains.setdefault(name, []).append(key)
     out = []
     for name in sorted(domains):
         keys = sorted(domains[name], key=_natural)
         scores, errors = [], []
-        for side in per_run:
+        for run in runs:
+            side = run.samples
             row, err = [], []
             for k in keys:
                 s = side.get(k)
                 m = s.mean if s else None
                 row.append(None if m is None else round(m, 4))
-                err.append(s.errors if s else -1)  # -1: absent from the run
+                err.append(s.errors if s else -1)
             scores.append(row)
             errors.append(err)
         out.append(DomainIndex(name, keys, scores, errors))
+    return out
+
+
+def _interesting(indexes: Sequence[DomainIndex]) -> set[tuple[str, str]]:
+    """Samples whose transcripts matter most: errored in a run, or scored differently by two runs (one run:
+    not a full pass)."""
+    out = set()
+    for ix in indexes:
+        runs = len(ix.scores)
+        for i, key in enumerate(ix.keys):
+            values = [ix.scores[r][i] for r in range(runs)]
+            if any(ix.errors[r][i] > 0 for r in range(runs)):
+                out.add(key)
+            elif runs == 1:
+                if values[0] is not None and values[0] < 1:
+                    out.add(key)
+            elif len({v for v in values if v is not None}) > 1:
+                out.add(key)
     return out
 
 
@@ -164,75 +191,108 @@ def _index_blob(ix: DomainIndex) -> bytes:
     tasks = sorted({t for t, _ in ix.keys})
     tpos = {t: i for i, t in enumerate(tasks)}
     return orjson.dumps({"tasks": tasks, "t": [tpos[t] for t, _ in ix.keys], "id": [s for _, s in ix.keys],
-                         "s": ix.scores, "x": ix.errors})
+                         "s": ix.scores, "x": ix.errors, "l": ix.locations})
 
 
-def _iter_lines(run: RunData) -> Iterator[dict[str, Any]]:
+def _lines(run: RunData) -> Iterator[dict[str, Any]]:
     yield from iter_sample_dicts(run.path / "samples.jsonl")
 
 
-def _estimate_level(runs: Sequence[RunData], budget: int) -> int:
-    """The most detailed level whose extrapolated compressed size fits the budget."""
+def _keep(key: tuple[str, str], fraction: float) -> bool:
+    """A stable pseudo-random subset of the samples (the same samples in every run)."""
+    if fraction >= 1.0:
+        return True
+    h = int.from_bytes(hashlib.blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=8).digest(), "big")
+    return h / 2**64 < fraction
+
+
+@dataclass
+class _Plan:
+    level: int
+    fraction: float  # share of the not-interesting samples whose records are embedded
+
+
+def _probe(runs: Sequence[RunData], interesting: set[tuple[str, str]], budget: int) -> _Plan:
+    """Pick the most detailed plan whose size, extrapolated from the first lines of each run, fits."""
     probe: list[list[dict[str, Any]]] = []
-    totals = []
     for run in runs:
         lines = []
-        for i, d in enumerate(_iter_lines(run)):
-            if i >= 1500:
+        for i, d in enumerate(_lines(run)):
+            if i >= 1200:
                 break
             lines.append(d)
         probe.append(lines)
-        totals.append(len(run.results))
-    for li, level in enumerate(LEVELS):
-        size = 0.0
-        for lines, total in zip(probe, totals, strict=True):
-            if not lines:
-                continue
+    counts = []
+    for run in runs:
+        n_int = sum(len(s.primary) + s.errors for k, s in run.samples.items() if k in interesting)
+        n_all = sum(len(s.primary) + s.errors for s in run.samples.values())
+        counts.append((n_int, n_all - n_int))
+    per_level = []
+    for level in LEVELS:
+        per_record = []
+        for lines in probe:
             raw = b",".join(orjson.dumps(_detail(d, level)) for d in lines)
-            size += len(_gzip(raw)) * 4 / 3 * total / len(lines)
-        if size <= budget * 0.9:
-            return li
-    return len(LEVELS) - 1
+            per_record.append(len(_gzip(raw)) * 4 / 3 / max(1, len(lines)) + 2)
+        per_level.append(per_record)
+    for li, per_record in enumerate(per_level):
+        size = sum((a + b) * c for (a, b), c in zip(counts, per_record, strict=True))
+        if size <= budget:
+            return _Plan(li, 1.0)
+    last = per_level[-1]
+    must = sum(a * c for (a, _), c in zip(counts, last, strict=True))
+    rest = sum(b * c for (_, b), c in zip(counts, last, strict=True))
+    return _Plan(len(LEVELS) - 1, max(0.0, min(1.0, (budget - must) / rest)) if rest else 1.0)
 
 
-def _detail_blobs(runs: Sequence[RunData], indexes: Sequence[DomainIndex], level: int
-                  ) -> tuple[dict[str, list[str]], int]:
-    """Per domain, the base64 transcript chunks; and their total size."""
+def _detail_blobs(runs: Sequence[RunData], indexes: Sequence[DomainIndex], interesting: set[tuple[str, str]],
+                  plan: _Plan) -> tuple[list[list[str]], int, int]:
+    """Per run, the base64 chunks of its embedded records in file order; fills each index's locations.
+    Returns (chunks, their total size, records left out)."""
     where: dict[tuple[str, str], tuple[int, int]] = {}
     for di, ix in enumerate(indexes):
+        ix.locations = [[None] * len(ix.keys) for _ in runs]
         for si, key in enumerate(ix.keys):
             where[key] = (di, si)
-    # per (domain, sample): per run, epoch -> bytes
-    store: list[list[list[dict[int, bytes]] | None]] = [[None] * len(ix.keys) for ix in indexes]
+    level = LEVELS[plan.level]
+    blobs: list[list[str]] = []
+    total = dropped = 0
     for ri, run in enumerate(runs):
-        for d in _iter_lines(run):
+        chunks: list[str] = []
+        pending: list[bytes] = []
+        latest: dict[tuple[str, str, int], int | None] = {}
+        number = 0
+        for d in _lines(run):
             try:
-                pos = where.get((str(d["task"]), str(d["sample_id"])))
-            except KeyError:
+                key = (str(d["task"]), str(d["sample_id"]))
+                epoch = int(d.get("epoch", 0))
+            except (KeyError, TypeError, ValueError):
                 continue
-            if pos is None:
+            if key not in where:
                 continue
-            slot = store[pos[0]][pos[1]]
-            if slot is None:
-                slot = store[pos[0]][pos[1]] = [{} for _ in runs]
-            slot[ri][int(d.get("epoch", 0))] = orjson.dumps(_detail(d, LEVELS[level]))
-    blobs: dict[str, list[str]] = {}
-    total = 0
-    for ix, samples in zip(indexes, store, strict=True):
-        chunks = []
-        for start in range(0, len(samples), CHUNK):
-            parts = []
-            for slot in samples[start:start + CHUNK]:
-                if slot is None:
-                    parts.append(b"null")
-                    continue
-                parts.append(b"[" + b",".join(
-                    b"[" + b",".join(v for _, v in sorted(epochs.items())) + b"]" for epochs in slot) + b"]")
-            blob = _b64(b"[" + b",".join(parts) + b"]")
-            total += len(blob)
-            chunks.append(blob)
-        blobs[ix.domain] = chunks
-    return blobs, total
+            if key not in interesting and not _keep(key, plan.fraction):
+                latest[(key[0], key[1], epoch)] = None
+                continue
+            pending.append(orjson.dumps(_detail(d, level)))
+            latest[(key[0], key[1], epoch)] = number
+            number += 1
+            if len(pending) == CHUNK:
+                chunks.append(_b64(b"[" + b",".join(pending) + b"]"))
+                total += len(chunks[-1])
+                pending = []
+        if pending:
+            chunks.append(_b64(b"[" + b",".join(pending) + b"]"))
+            total += len(chunks[-1])
+        by_sample: dict[tuple[str, str], list[tuple[int, int | None]]] = {}
+        for (task, sid, epoch), loc in latest.items():
+            by_sample.setdefault((task, sid), []).append((epoch, loc))
+        for key, locs in by_sample.items():
+            di, si = where[key]
+            locs.sort(key=lambda x: x[0])
+            values = [-1 if loc is None else loc for _, loc in locs]
+            dropped += sum(1 for v in values if v < 0)
+            indexes[di].locations[ri][si] = values[0] if len(values) == 1 else values
+        blobs.append(chunks)
+    return blobs, total, dropped
 
 
 @dataclass
@@ -242,17 +302,26 @@ class ReportResult:
     samples: int
     level: int  # index into LEVELS: 0 keeps the most text
     seconds: float
+    fraction: float = 1.0  # share of the other samples with an embedded transcript
+    dropped: int = 0  # records (sample-epochs) without an embedded transcript
     notes: list[str] = field(default_factory=list)
 
     @property
     def truncated_note(self) -> str | None:
-        if self.level == 0:
+        if self.level == 0 and not self.dropped:
             return None
-        msg, _, transcripts = LEVELS[self.level]
-        if not transcripts:
-            return (f"transcripts left out (final answers only, up to {msg} characters) to keep the report under "
-                    f"{self.bytes / 1e6:.0f} MB; full transcripts are in each run's samples.jsonl")
-        return f"long texts cut to {msg} characters per message to keep the report small; see samples.jsonl"
+        msg, _, keep = LEVELS[self.level]
+        parts = []
+        if keep == "all" and self.level:
+            parts.append(f"long texts cut to {msg:,} characters per message")
+        elif keep == "final":
+            parts.append(f"transcripts cut to the final answer (up to {msg} characters)")
+        elif keep == "none":
+            parts.append("transcripts left out (scores, errors and tool names only)")
+        if self.dropped:
+            parts.append(f"{self.dropped:,} of the sample-epochs that neither errored nor changed between runs are "
+                         f"not embedded at all")
+        return "; ".join(parts) + " — to keep the report small. Full transcripts are in each run's samples.jsonl."
 
 
 def _environment() -> Environment:
@@ -320,19 +389,22 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
                 step_forests.append((f"{labels[i]} vs {labels[i - 1]}", charts.forest_plot(c.domains, max_drop)))
 
     indexes = _indexes(runs)
-    level = _estimate_level(runs, budget)
-    index_blobs = {ix.domain: _b64(_index_blob(ix)) for ix in indexes}
-    index_size = sum(len(b) for b in index_blobs.values())
+    interesting = _interesting(indexes)
+    plan = _probe(runs, interesting, budget)
     while True:
-        detail_blobs, detail_size = _detail_blobs(runs, indexes, level)
-        if index_size + detail_size <= budget * 0.97 or level == len(LEVELS) - 1:
+        detail_blobs, detail_size, dropped = _detail_blobs(runs, indexes, interesting, plan)
+        index_blobs = [_b64(_index_blob(ix)) for ix in indexes]
+        size = detail_size + sum(len(b) for b in index_blobs) + 200_000
+        if size <= budget or (plan.level == len(LEVELS) - 1 and plan.fraction == 0.0):
             break
-        level += 1
-    result = ReportResult(out, 0, sum(len(ix.keys) for ix in indexes), level, 0.0)
+        if plan.level < len(LEVELS) - 1:
+            plan = _Plan(plan.level + 1, 1.0)
+        else:
+            plan = _Plan(plan.level, max(0.0, plan.fraction * budget / size * 0.9 - 0.01))
+    result = ReportResult(out, 0, sum(len(ix.keys) for ix in indexes), plan.level, 0.0, plan.fraction, dropped)
     meta = {
         "runs": [{"label": labels[i], "id": info.id, "model": info.model} for i, info in enumerate(infos)],
-        "domains": [{"name": ix.domain, "n": len(ix.keys), "chunks": len(detail_blobs[ix.domain])}
-                    for ix in indexes],
+        "domains": [{"name": ix.domain, "n": len(ix.keys)} for ix in indexes],
         "chunk": CHUNK,
         "truncated": result.truncated_note,
     }
@@ -351,7 +423,7 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
         verdict_cls=verdict_cls, alpha=alpha, max_drop=max_drop, test=test,
         chart_main=chart_main, panels=panels, forest=forest, step_forests=step_forests,
         formulas=FORMULAS, meta_b64=base64.b64encode(orjson.dumps(meta)).decode("ascii"),
-        index_blobs=index_blobs, detail_blobs=detail_blobs, domain_ids={d: i for i, d in enumerate(index_blobs)},
+        index_blobs=index_blobs, detail_blobs=detail_blobs,
         script=Markup(script), css=Markup(css), script_hash=script_hash,
         truncated=result.truncated_note, samples=result.samples,
     )

@@ -8,16 +8,65 @@ such runs fit in well under 1 GB. The HTML report reads the transcripts in a sec
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import logging
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from evalharness.errors import EvalHarnessError
-from evalharness.store import MANIFEST, SAMPLES, RunDir, iter_sample_dicts
+from evalharness.store import MANIFEST, SAMPLES, RunDir
 from evalharness.types import Episode, SampleError, SampleResult, Score, ToolCallRecord, Usage
 
 _intern = sys.intern
+log = logging.getLogger(__name__)
+Cluster = tuple[str, str]  # (task, sample_id)
+
+
+@dataclass(slots=True)
+class SampleScores:
+    """One sample (all its epochs) of one run."""
+
+    domain: str
+    primary: list[float] = field(default_factory=list)  # primary score per scored epoch
+    secondary: dict[str, list[float]] = field(default_factory=dict)
+    errors: int = 0  # errored (unscored) epochs
+    target: Any = None
+    score_name: str | None = None
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.primary) / len(self.primary) if self.primary else None
+
+    def add(self, value: float | None, name: str | None, secondary: Any) -> None:
+        if value is None:
+            self.errors += 1
+            return
+        self.primary.append(value)
+        self.score_name = name
+        for k, v in secondary or ():
+            self.secondary.setdefault(k, []).append(v)
+
+
+def collect_results(results: Iterable[SampleResult]) -> dict[Cluster, SampleScores]:
+    """Per (task, sample_id): the primary and secondary scores of every scored epoch, and the errors. A
+    sample's domain is its primary score's (its result's when it has no score), as in the summaries."""
+    out: dict[Cluster, SampleScores] = {}
+    for r in results:
+        key = (r.task, r.sample_id)
+        s = out.get(key)
+        if s is None:
+            s = out[key] = SampleScores(r.scores[0].domain if r.scores else r.domain, target=r.target)
+        if r.error is not None or not r.scores:
+            s.add(None, None, None)
+        else:
+            s.add(r.scores[0].value, r.scores[0].name, [(x.name, x.value) for x in r.scores[1:]])
+    return out
 
 
 @dataclass
@@ -26,9 +75,17 @@ class RunData:
 
     path: Path
     manifest: dict[str, Any]
-    results: list[SampleResult]
+    results: list[SampleResult] | None  # None when loaded with ``with_results=False`` (scores only)
     role: str = "run"  # how messages name it: "baseline", "candidate", "run 2"...
     epochs_by_task: dict[str, int] = field(default_factory=dict)  # attempts per sample seen in the results
+    _samples: dict[Cluster, SampleScores] | None = field(default=None, repr=False)
+
+    @property
+    def samples(self) -> dict[Cluster, SampleScores]:
+        """Per (task, sample_id): the scores of every epoch (what comparisons pair on)."""
+        if self._samples is None:
+            self._samples = collect_results(self.results or [])
+        return self._samples
 
     @property
     def id(self) -> str:
@@ -86,6 +143,58 @@ def _light(d: dict[str, Any]) -> SampleResult:
     )
 
 
+_EPISODE = b',"episode":{'
+_TOOL_LOG = b',"tool_log":['
+
+
+def parse_without_messages(line: bytes) -> dict[str, Any]:
+    """A samples.jsonl line without ``episode.messages`` (the bulk of a line, which statistics never read).
+
+    The store writes ``episode`` as the last key and ``tool_log`` right after ``messages``; ``,"`` never
+    occurs inside a JSON string (a quote there is always escaped), so the two cuts below can only land on a
+    key. Should a nested object use the same key name, a cut leaves unbalanced JSON: then the whole line is
+    parsed instead."""
+    i = line.find(_EPISODE)
+    j = line.rfind(_TOOL_LOG)
+    if 0 <= i < j:
+        end = line.rstrip()
+        if end.endswith(b"}"):
+            try:
+                head = orjson.loads(line[:i] + b"}")
+                head["episode"] = orjson.loads(b"{" + end[j + 1:-1])
+                return head
+            except orjson.JSONDecodeError:
+                pass
+    return orjson.loads(line)
+
+
+def iter_light_dicts(path: Path) -> Iterator[dict[str, Any]]:
+    """``store.iter_sample_dicts`` without the messages: every complete line; a damaged line is skipped with a
+    warning naming it, an incomplete last line ignored."""
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n"):
+                log.warning("%s:%d: incomplete last line ignored", path, number)
+                return
+            try:
+                yield parse_without_messages(line)
+            except orjson.JSONDecodeError:
+                log.warning("%s:%d: not valid JSON; line ignored", path, number)
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects that form no cycles: with it on,
+    each collection walks the whole growing heap and loading 100k samples takes twice as long."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def open_run_dir(path: Path | str, role: str = "run") -> RunDir:
     """The run directory at ``path``, or an error (exit code 2) that says what is wrong with it."""
     path = Path(path)
@@ -100,9 +209,10 @@ def open_run_dir(path: Path | str, role: str = "run") -> RunDir:
     return RunDir.open(path)
 
 
-def load_scores(path: Path | str, role: str = "run") -> RunData:
+def load_scores(path: Path | str, role: str = "run", with_results: bool = True) -> RunData:
     """A run's results without transcripts; a later line for the same (task, sample, epoch) supersedes
-    an earlier one, as in ``store.load_run``."""
+    an earlier one, as in ``store.load_run``. ``with_results=False`` keeps only the per-sample scores
+    (``RunData.samples``), which is all that ``compare`` and ``gate`` need, at half the cost."""
     run_dir = open_run_dir(path, role)
     try:
         manifest = run_dir.read_manifest()
@@ -110,9 +220,23 @@ def load_scores(path: Path | str, role: str = "run") -> RunData:
         raise EvalHarnessError(f"{role}: {e}") from None
     if not isinstance(manifest, dict):
         raise EvalHarnessError(f"{role}: {run_dir.manifest_path} is not a JSON object")
+    if not with_results:
+        with no_gc():
+            samples, epochs_by_task = _read_scores(run_dir, role)
+        return RunData(run_dir.path, manifest, None, role, epochs_by_task, samples)
     latest: dict[tuple[str, str, int], SampleResult] = {}
+    with no_gc():
+        _read(run_dir, role, latest)
+    results = list(latest.values())
+    epochs: dict[str, set[int]] = {}
+    for r in results:
+        epochs.setdefault(r.task, set()).add(r.epoch)
+    return RunData(run_dir.path, manifest, results, role, {t: len(e) for t, e in epochs.items()})
+
+
+def _read(run_dir: RunDir, role: str, latest: dict[tuple[str, str, int], SampleResult]) -> None:
     try:
-        for d in iter_sample_dicts(run_dir.samples_path):
+        for d in iter_light_dicts(run_dir.samples_path):
             try:
                 r = _light(d)
             except (KeyError, TypeError, ValueError) as e:
@@ -120,8 +244,58 @@ def load_scores(path: Path | str, role: str = "run") -> RunData:
             latest[(r.task, r.sample_id, r.epoch)] = r
     except OSError as e:
         raise EvalHarnessError(f"{role}: cannot read {run_dir.samples_path}: {e.strerror}") from None
-    results = list(latest.values())
+
+
+def parse_head(line: bytes) -> dict[str, Any]:
+    """A samples.jsonl line without its ``episode`` (see ``parse_without_messages`` for why the cut is safe)."""
+    i = line.find(_EPISODE)
+    if i >= 0:
+        try:
+            return orjson.loads(line[:i] + b"}")
+        except orjson.JSONDecodeError:
+            pass
+    return orjson.loads(line)
+
+
+def _read_scores(run_dir: RunDir, role: str) -> tuple[dict[Cluster, SampleScores], dict[str, int]]:
+    latest: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+    path = run_dir.samples_path
+    try:
+        with open(path, "rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.endswith(b"\n"):
+                    log.warning("%s:%d: incomplete last line ignored", path, number)
+                    break
+                try:
+                    d = parse_head(line)
+                except orjson.JSONDecodeError:
+                    log.warning("%s:%d: not valid JSON; line ignored", path, number)
+                    continue
+                try:
+                    scores = d.get("scores") or ()
+                    task, sid = _intern(str(d["task"])), str(d["sample_id"])
+                    if d.get("error") is not None or not scores:
+                        entry = (_intern(str(d.get("domain", ""))), d.get("target"), None, None, None)
+                    else:
+                        first = scores[0]
+                        value = float(first["value"])
+                        if not 0.0 <= value <= 1.0:
+                            raise ValueError(f"score {value} outside [0, 1]")
+                        entry = (_intern(str(first["domain"])), d.get("target"), value,
+                                 _intern(str(first.get("name", "score"))),
+                                 [(_intern(str(x.get("name", "score"))), float(x["value"])) for x in scores[1:]])
+                    latest[(task, sid, int(d["epoch"]))] = entry
+                except (KeyError, TypeError, ValueError) as e:
+                    raise EvalHarnessError(f"{role}: {path}:{number}: malformed line ({e!r})") from None
+    except OSError as e:
+        raise EvalHarnessError(f"{role}: cannot read {path}: {e.strerror}") from None
+    samples: dict[Cluster, SampleScores] = {}
     epochs: dict[str, set[int]] = {}
-    for r in results:
-        epochs.setdefault(r.task, set()).add(r.epoch)
-    return RunData(run_dir.path, manifest, results, role, {t: len(e) for t, e in epochs.items()})
+    for (task, sid, epoch), (domain, target, value, name, secondary) in latest.items():
+        key = (task, sid)
+        s = samples.get(key)
+        if s is None:
+            s = samples[key] = SampleScores(domain, target=target)
+        s.add(value, name, secondary)
+        epochs.setdefault(task, set()).add(epoch)
+    return samples, {t: len(e) for t, e in epochs.items()}

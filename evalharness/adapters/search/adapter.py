@@ -12,16 +12,16 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 from pydantic import Field
 
 from evalharness.adapters.base import AdapterOptions, RunServices, TaskAdapter, register
+from evalharness.adapters.prompts import PromptTemplate
 from evalharness.adapters.search.corpus import Question, load_qrels, load_questions
 from evalharness.adapters.search.grading import exact_match, extract_answer, extract_confidence
 from evalharness.adapters.search.index import Retriever, SearchIndex, open_or_build
 from evalharness.adapters.search.tools import SearchTrace, search_tools
 from evalharness.agent import EpisodeContext, run_agent_loop
-from evalharness.errors import DataError, EvalHarnessError
+from evalharness.errors import EvalHarnessError
 from evalharness.report.aggregate import CLOSED_BOOK_SUFFIX
 from evalharness.resources import builtin_tasks_dir
 from evalharness.types import Episode, Sample, Score
@@ -53,15 +53,7 @@ class SearchAdapter(TaskAdapter):
         super().__init__(options)
         self._index: SearchIndex | None = None
         self._services = RunServices()
-        path = Path(options.prompt_template) if options.prompt_template else (
-            builtin_tasks_dir() / "search" / "prompt.jinja")
-        try:
-            self._template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
-                path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise DataError(f"prompt template {path}: {e.strerror}") from None
-        except jinja2.TemplateSyntaxError as e:
-            raise DataError(f"{path}:{e.lineno}: template syntax error: {e.message}") from None
+        self._template = PromptTemplate(options.prompt_template, "search/prompt.jinja")
 
     @property
     def open_book(self) -> bool:

@@ -9,12 +9,12 @@ file and the line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalharness.datasets import iter_jsonl
 from evalharness.errors import DataError
 
 DOCID_KEYS = ("docid", "doc_id", "id", "_id")
@@ -41,29 +41,6 @@ class Question:
     gold_trajectory: tuple[dict[str, Any], ...] = field(default=())
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-empty line; bad bytes and bad JSON name the line."""
-    try:
-        fh = open(path, "rb")
-    except OSError as e:
-        raise DataError(f"{path}: {e.strerror}") from None
-    with fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"{path}:{number}: not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r})") from None
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{number}: not valid JSON ({e.msg})") from None
-            if not isinstance(value, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object")
-            yield number, value
-
-
 def _pick(obj: dict[str, Any], keys: tuple[str, ...], mapped: str | None) -> Any:
     if mapped is not None:
         return obj.get(mapped)
@@ -76,7 +53,7 @@ def _pick(obj: dict[str, Any], keys: tuple[str, ...], mapped: str | None) -> Any
 def iter_corpus(path: Path, fields: dict[str, str] | None = None) -> Iterator[Document]:
     fields = fields or {}
     seen: dict[str, int] = {}
-    for number, obj in _jsonl(path):
+    for number, obj in iter_jsonl(path):
         docid = _pick(obj, DOCID_KEYS, fields.get("docid"))
         text = _pick(obj, TEXT_KEYS, fields.get("text"))
         if docid is None:
@@ -97,7 +74,7 @@ def load_questions(path: Path, fields: dict[str, str] | None = None,
     fields = fields or {}
     questions = []
     seen: set[str] = set()
-    for number, obj in _jsonl(path):
+    for number, obj in iter_jsonl(path):
         qid = _pick(obj, QID_KEYS, fields.get("id"))
         text = _pick(obj, QUESTION_KEYS, fields.get("question"))
         answer = _pick(obj, ANSWER_KEYS, fields.get("answer"))

@@ -14,16 +14,16 @@ import asyncio
 import logging
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import jinja2
 from pydantic import Field
 
 from evalharness.adapters.base import AdapterOptions, TaskAdapter, register
+from evalharness.adapters.prompts import PromptTemplate
 from evalharness.adapters.spreadsheet.compare import CaseResult, compare_workbooks, has_formulas
 from evalharness.adapters.spreadsheet.layout import SheetTask, load_dataset_dir
 from evalharness.agent import EpisodeContext, run_agent_loop
-from evalharness.errors import DataError, EvalHarnessError
+from evalharness.errors import EvalHarnessError
 from evalharness.resources import builtin_tasks_dir
 from evalharness.sandboxes.base import Sandbox
 from evalharness.sandboxes.python_tool import PythonToolMode, python_tool
@@ -54,15 +54,7 @@ class SpreadsheetAdapter(TaskAdapter):
 
     def __init__(self, options: SpreadsheetOptions) -> None:
         super().__init__(options)
-        path = Path(options.prompt_template) if options.prompt_template else (
-            builtin_tasks_dir() / "spreadsheet" / "prompt.jinja")
-        try:
-            self._template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
-                path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise DataError(f"prompt template {path}: {e.strerror}") from None
-        except jinja2.TemplateSyntaxError as e:
-            raise DataError(f"{path}:{e.lineno}: template syntax error: {e.message}") from None
+        self._template = PromptTemplate(options.prompt_template, "spreadsheet/prompt.jinja")
 
     def load_samples(self) -> list[Sample]:
         root = Path(self.options.dataset) if self.options.dataset else builtin_tasks_dir() / "spreadsheet"

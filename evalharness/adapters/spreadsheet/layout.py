@@ -11,13 +11,13 @@ The layout and the number of cases are detected per task; problems name the task
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evalharness.adapters.spreadsheet.compare import parse_answer_position
+from evalharness.datasets import read_json
 from evalharness.errors import DataError
 
 LAYOUTS = (("input", "answer"), ("init", "golden"))
@@ -71,14 +71,9 @@ def find_cases(folder: Path, task_id: str) -> list[TestCase]:
 
 def load_dataset_dir(root: Path) -> list[SheetTask]:
     manifest = root / "dataset.json"
-    try:
-        entries = json.loads(manifest.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise DataError(f"{root} is not a SpreadsheetBench directory: no dataset.json") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"{manifest}:{e.lineno}: not valid JSON ({e.msg})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{manifest}: not UTF-8 text") from None
+    if not manifest.is_file():
+        raise DataError(f"{root} is not a SpreadsheetBench directory: no dataset.json")
+    entries = read_json(manifest)
     if not isinstance(entries, list):
         raise DataError(f"{manifest}: expected a list of tasks")
     tasks = []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evalharness.adapters.tau.toolkit import Toolkit, fresh_copy, load_data_file
+from evalharness.datasets import read_json
 from evalharness.errors import DataError
 from evalharness.tools import ToolError
 
@@ -93,12 +93,9 @@ def load_domain(directory: Path, name: str | None = None) -> TauDomain:
     domain = name or directory.name
     toolkit_cls = toolkit_for(domain)
     tasks_path = directory / "tasks.json"
-    try:
-        tasks = json.loads(tasks_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{directory}: no tasks.json") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"{tasks_path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    if not tasks_path.is_file():
+        raise DataError(f"{directory}: no tasks.json")
+    tasks = read_json(tasks_path)
     if not isinstance(tasks, list) or not tasks:
         raise DataError(f"{tasks_path}: expected a non-empty list of tasks")
     for i, task in enumerate(tasks):
@@ -107,7 +104,7 @@ def load_domain(directory: Path, name: str | None = None) -> TauDomain:
     if not policy_path.is_file():
         raise DataError(f"{directory}: no policy.md")
     splits_path = directory / "split_tasks.json"
-    splits = json.loads(splits_path.read_text(encoding="utf-8")) if splits_path.is_file() else {}
+    splits = read_json(splits_path) if splits_path.is_file() else {}
     return TauDomain(
         name=domain, directory=directory, toolkit_cls=toolkit_cls,
         db=load_data_file(directory, "db") or {}, user_db=load_data_file(directory, "user_db", required=False),

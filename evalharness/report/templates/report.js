@@ -67,10 +67,24 @@
     if (!state.index[d]) state.index[d] = await gunzipJSON("eh-index-" + d);
     return state.index[d];
   }
-  async function loadChunk(d, c) {
-    const key = d + "-" + c;
+  async function loadChunk(run, c) {
+    const key = run + "-" + c;
     if (!state.chunks[key]) state.chunks[key] = await gunzipJSON("eh-chunk-" + key);
     return state.chunks[key];
+  }
+  // The epochs of sample i of domain d in run k: an array of records, null when the sample is not in the run;
+  // a record is "omitted" when the size budget left it out of the file.
+  async function records(d, i, k) {
+    const ix = state.index[d];
+    const loc = ix.l[k][i];
+    if (loc === null || loc === undefined) return null;
+    const out = [];
+    for (const n of Array.isArray(loc) ? loc : [loc]) {
+      if (n < 0) { out.push(null); continue; }
+      const chunk = await loadChunk(k, Math.floor(n / meta.chunk));
+      out.push(chunk[n % meta.chunk]);
+    }
+    return out;
   }
 
   async function refresh() {
@@ -165,8 +179,8 @@
 
   async function showSample(d, i) {
     const ix = await loadIndex(d);
-    const chunk = await loadChunk(d, Math.floor(i / meta.chunk));
-    const sample = chunk[i % meta.chunk];
+    const perRun = [];
+    for (let k = 0; k < nruns; k++) perRun.push(await records(d, i, k));
     state.selected = [d, i];
     const det = $("detail");
     det.textContent = "";
@@ -179,9 +193,11 @@
       state.run = k;
       Array.from(tabs.children).forEach((b, j) => { b.className = j === k ? "on" : ""; });
       body.textContent = "";
-      const epochs = sample ? sample[k] : [];
+      const epochs = perRun[k];
       if (!epochs || !epochs.length) body.appendChild(el("p", { class: "dim" }, "not in this run"));
-      else epochs.forEach((ep) => body.appendChild(renderEpoch(ep)));
+      else epochs.forEach((ep) => body.appendChild(ep ? renderEpoch(ep) : el("p", { class: "note" },
+        "this sample-epoch is not embedded (the report keeps errored and changed samples first to stay small); " +
+        "see samples.jsonl")));
     }
     meta.runs.forEach((r, k) => tabs.appendChild(el("button", { type: "button", onclick: () => show(k) }, r.label + " · " + r.model)));
     det.appendChild(tabs);
