@@ -105,6 +105,8 @@ def load_domain(directory: Path, name: str | None = None) -> TauDomain:
         raise DataError(f"{directory}: no policy.md")
     splits_path = directory / "split_tasks.json"
     splits = read_json(splits_path) if splits_path.is_file() else {}
+    if not isinstance(splits, dict) or not all(isinstance(v, list) for v in splits.values()):
+        raise DataError(f"{splits_path}: expected an object mapping each split name to a list of task ids")
     return TauDomain(
         name=domain, directory=directory, toolkit_cls=toolkit_cls,
         db=load_data_file(directory, "db") or {}, user_db=load_data_file(directory, "user_db", required=False),

@@ -62,7 +62,8 @@ def json_diff(expected: Any, got: Any, path: str = "$") -> list[dict[str, Any]]:
         for i, (a, b) in enumerate(zip(expected, got, strict=True)):
             diffs += json_diff(a, b, f"{path}[{i}]")
         return diffs
-    return [] if expected == got else [{"path": path, "expected": expected, "got": got}]
+    same = type(expected) is type(got) and expected == got  # 1, 1.0 and True differ in the stored JSON
+    return [] if same else [{"path": path, "expected": expected, "got": got}]
 
 
 def _normalise(text: str) -> str:

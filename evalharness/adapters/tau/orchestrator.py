@@ -18,7 +18,7 @@ from evalharness.adapters.tau.toolkit import Toolkit
 from evalharness.agent import EpisodeContext
 from evalharness.models.base import CallContext, ModelBackend, ModelError
 from evalharness.tools import Tool, ToolResult, execute_tool_call
-from evalharness.types import Episode, Message, SampleError
+from evalharness.types import Episode, Message, SampleError, ToolSpec
 
 GREETING = "Hi! How can I help you today?"
 STOP_TOKENS = ("###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###")
@@ -82,12 +82,11 @@ def describe_scenario(scenario: dict[str, Any]) -> str:
 
 
 def toolkit_tools(toolkit: Toolkit) -> list[Tool]:
-    def make(name: str) -> Tool:
+    def make(spec: ToolSpec) -> Tool:
         async def call(**arguments: Any) -> ToolResult:
-            return ToolResult(toolkit.call(name, arguments))
-        spec = next(s for s in toolkit.tool_specs() if s.name == name)
+            return ToolResult(toolkit.call(spec.name, arguments))
         return Tool(spec, call)
-    return [make(spec.name) for spec in toolkit.tool_specs()]
+    return [make(spec) for spec in toolkit.tool_specs()]
 
 
 async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, policy: str, scenario: dict[str, Any],

@@ -14,6 +14,7 @@ reads ``Error: <message>``, as in τ²-bench.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import json
 import re
@@ -112,6 +113,7 @@ class Toolkit:
     # --- discovery -------------------------------------------------------------------------------------
 
     @classmethod
+    @functools.cache
     def _members(cls, side: str) -> dict[str, tuple[Callable[..., Any], ToolKind]]:
         found = {}
         for name, fn in inspect.getmembers(cls, predicate=inspect.isfunction):
@@ -121,6 +123,7 @@ class Toolkit:
         return found
 
     @classmethod
+    @functools.cache
     def tool_specs(cls, side: str = "agent") -> list[ToolSpec]:
         return [spec_of(fn, name) for name, (fn, _) in sorted(cls._members(side).items())]
 
