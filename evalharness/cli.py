@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="show built-in suites and tasks with their sample counts")
 
+    serve = sub.add_parser("serve", help="serve a model (e.g. a local hf: checkpoint) as an OpenAI-compatible API")
+    serve.add_argument("--model", default="hf:smollm2-135m", help="BACKEND:NAME to serve (default hf:smollm2-135m)")
+    serve.add_argument("--model-args", metavar="K=V,...", help="as for run, e.g. device=cpu,dtype=float32,batch_size=16")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--max-connections", type=_positive_int, default=16,
+                       help="requests batched together (default 16)")
+
     score = sub.add_parser("score", help="score existing outputs without running a model")
     score_sub = score.add_subparsers(dest="score_task", required=True, metavar="TASK")
     sheet = score_sub.add_parser("spreadsheet", help="SpreadsheetBench outputs named <k>_<id>_output.xlsx")
@@ -151,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(args))
         if args.command == "list":
             return _list()
+        if args.command == "serve":
+            return asyncio.run(_serve(args))
         if args.command == "tau":
             return _tau_validate(args)
         if args.command == "index":
@@ -206,7 +216,7 @@ def _attach_run_log(path: Path) -> None:
 async def _run(args: argparse.Namespace) -> int:
     from evalharness.config import RunConfig, Suite, resolve_suite, task_from_cli
     from evalharness.display import RunProgress, console, print_summary
-    from evalharness.models import create_backend, parse_model_args
+    from evalharness.models import backend_arg_keys, create_backend, parse_model_args
     from evalharness.adapters import RunServices
     from evalharness.runner import build_plan, check_resumable, execute_run, new_run, open_judge, open_sandboxes, open_user_model
     from evalharness.store import RunDir
@@ -229,7 +239,10 @@ async def _run(args: argparse.Namespace) -> int:
         if args.retry_errors:
             raise ConfigError("--retry-errors goes with --resume RUN_DIR")
         if args.model is None:
-            raise ConfigError("--model is required, e.g. --model openai:NAME --base-url URL or --model scripted:gold")
+            from evalharness.models import DEFAULT_MODEL
+
+            args.model = DEFAULT_MODEL
+            console.print(f"no --model given: using the embedded model {DEFAULT_MODEL} (SmolLM2-135M-Instruct on CPU)")
         if (args.suite is None) == (args.task is None):
             raise ConfigError("pass exactly one of --suite NAME_OR_FILE and --task NAME (see `evalharness list`)")
         named = _named_task_options(args)
@@ -253,7 +266,7 @@ async def _run(args: argparse.Namespace) -> int:
             **overrides,
         )
         run_dir = None
-    model_args = parse_model_args(config.model_args)
+    model_args = parse_model_args(config.model_args, backend_arg_keys(config.model))
     plan = build_plan(config)
     if run_dir is not None:
         check_resumable(run_dir, plan)
@@ -304,6 +317,16 @@ async def _run(args: argparse.Namespace) -> int:
         from evalharness.report_cli import write_run_report
 
         write_run_report(outcome.run_dir.path, args.report)
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from evalharness.models import backend_arg_keys, create_backend, parse_model_args, split_model_string
+    from evalharness.serve import serve
+
+    model_args = parse_model_args(args.model_args, backend_arg_keys(args.model))
+    backend = create_backend(args.model, model_args, max_connections=args.max_connections)
+    await serve(backend, split_model_string(args.model)[1], args.host, args.port)
     return 0
 
 

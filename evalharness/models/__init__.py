@@ -1,4 +1,4 @@
-"""Model strings name the backend: ``openai:NAME``, ``scripted:gold|wrong|silent``."""
+"""Model strings name the backend: ``openai:NAME``, ``scripted:gold|wrong|silent``, ``hf:PATH``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from evalharness.models.base import (
     ModelError,
     parse_model_args,
 )
+from evalharness.models.torch_local import EXTRA_KEYS as HF_EXTRA_KEYS  # a light import: torch loads on first use
 
 __all__ = [
     "BackendOptions",
@@ -22,19 +23,30 @@ __all__ = [
     "ModelArgs",
     "ModelBackend",
     "ModelError",
+    "backend_arg_keys",
     "create_backend",
     "parse_model_args",
     "split_model_string",
 ]
 
-BACKENDS = ("openai", "scripted")
+BACKENDS = ("openai", "scripted", "hf")
+DEFAULT_MODEL = "hf:smollm2-135m"  # the embedded model: `run` uses it when no --model is given
+
+# --model-args keys a backend understands beyond the generation and transport settings
+_EXTRA_KEYS = {"hf": HF_EXTRA_KEYS}
+
+
+def backend_arg_keys(model: str) -> frozenset[str]:
+    """The backend-specific ``--model-args`` keys of ``model`` (pass them to ``parse_model_args``)."""
+    kind, _, _ = model.partition(":")
+    return _EXTRA_KEYS.get(kind, frozenset())
 
 
 def split_model_string(model: str) -> tuple[str, str]:
     kind, sep, name = model.partition(":")
     if not sep or not name:
         raise ConfigError(
-            f"--model {model!r} must be BACKEND:NAME, e.g. openai:gpt-4o-mini or scripted:gold "
+            f"--model {model!r} must be BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold or hf:PATH "
             f"(backends: {', '.join(BACKENDS)})"
         )
     if kind not in BACKENDS:
@@ -55,6 +67,10 @@ def create_backend(
         from evalharness.models.scripted import ScriptedBackend
 
         return ScriptedBackend(name, max_connections)
+    if kind == "hf":
+        from evalharness.models.torch_local import TorchLocalBackend
+
+        return TorchLocalBackend(name, args, max_connections)
     from evalharness.models.openai_compat import OpenAICompatBackend
 
     return OpenAICompatBackend(

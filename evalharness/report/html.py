@@ -35,7 +35,7 @@ from markupsafe import Markup
 from evalharness import __version__
 from evalharness.errors import EvalHarnessError
 from evalharness.report import charts
-from evalharness.report.compare import Comparison, GateResult, Trend, collect, fmt_p, gate, trend
+from evalharness.report.compare import Comparison, GateResult, Trend, fmt_p, gate, trend
 from evalharness.report.load import RunData, load_scores
 from evalharness.report.stats import FORMULAS, Estimate, minimum_detectable_effect
 from evalharness.store import iter_sample_dicts
@@ -46,7 +46,7 @@ DEFAULT_BUDGET = 9_500_000  # bytes of HTML
 # target text, whole transcript or the final answer only). The last two keep no text at all.
 LEVELS: tuple[tuple[int, int, str], ...] = (
     (8000, 3000, "all"), (3000, 1200, "all"), (1000, 500, "all"), (400, 240, "all"), (160, 120, "all"),
-    (300, 120, "final"), (0, 80, "none"),
+    (300, 120, "final"), (100, 80, "final"), (0, 80, "none"),
 )
 
 
@@ -208,8 +208,9 @@ def _keep(key: tuple[str, str], fraction: float) -> bool:
 
 @dataclass
 class _Plan:
-    level: int
-    fraction: float  # share of the not-interesting samples whose records are embedded
+    level: int  # detail level of the interesting samples' records
+    rest: int  # detail level of the other records
+    fraction: float  # share of the other samples whose records are embedded at all
 
 
 def _probe(runs: Sequence[RunData], interesting: set[tuple[str, str]], budget: int) -> _Plan:
@@ -234,14 +235,18 @@ def _probe(runs: Sequence[RunData], interesting: set[tuple[str, str]], budget: i
             raw = b",".join(orjson.dumps(_detail(d, level)) for d in lines)
             per_record.append(len(_gzip(raw)) * 4 / 3 / max(1, len(lines)) + 2)
         per_level.append(per_record)
-    for li, per_record in enumerate(per_level):
-        size = sum((a + b) * c for (a, b), c in zip(counts, per_record, strict=True))
-        if size <= budget:
-            return _Plan(li, 1.0)
-    last = per_level[-1]
-    must = sum(a * c for (a, _), c in zip(counts, last, strict=True))
-    rest = sum(b * c for (_, b), c in zip(counts, last, strict=True))
-    return _Plan(len(LEVELS) - 1, max(0.0, min(1.0, (budget - must) / rest)) if rest else 1.0)
+    last = len(LEVELS) - 1
+
+    def size(li: int, lr: int, fraction: float = 1.0) -> float:
+        return sum(a * ci + b * cr * fraction for (a, b), ci, cr in zip(counts, per_level[li], per_level[lr],
+                                                                           strict=True))
+
+    for li in range(len(LEVELS)):  # the interesting samples get the most text that fits, then the rest
+        for lr in range(li, len(LEVELS)):
+            if size(li, lr) <= budget:
+                return _Plan(li, lr, 1.0)
+    must, rest = size(last, last, 0.0), size(last, last) - size(last, last, 0.0)
+    return _Plan(last, last, max(0.0, min(1.0, (budget - must) / rest)) if rest else 1.0)
 
 
 def _detail_blobs(runs: Sequence[RunData], indexes: Sequence[DomainIndex], interesting: set[tuple[str, str]],
@@ -253,7 +258,7 @@ def _detail_blobs(runs: Sequence[RunData], indexes: Sequence[DomainIndex], inter
         ix.locations = [[None] * len(ix.keys) for _ in runs]
         for si, key in enumerate(ix.keys):
             where[key] = (di, si)
-    level = LEVELS[plan.level]
+    level, rest = LEVELS[plan.level], LEVELS[plan.rest]
     blobs: list[list[str]] = []
     total = dropped = 0
     for ri, run in enumerate(runs):
@@ -269,10 +274,11 @@ def _detail_blobs(runs: Sequence[RunData], indexes: Sequence[DomainIndex], inter
                 continue
             if key not in where:
                 continue
-            if key not in interesting and not _keep(key, plan.fraction):
+            chosen = key in interesting
+            if not chosen and not _keep(key, plan.fraction):
                 latest[(key[0], key[1], epoch)] = None
                 continue
-            pending.append(orjson.dumps(_detail(d, level)))
+            pending.append(orjson.dumps(_detail(d, level if chosen else rest)))
             latest[(key[0], key[1], epoch)] = number
             number += 1
             if len(pending) == CHUNK:
@@ -304,24 +310,29 @@ class ReportResult:
     seconds: float
     fraction: float = 1.0  # share of the other samples with an embedded transcript
     dropped: int = 0  # records (sample-epochs) without an embedded transcript
+    rest_level: int = 0  # detail level of the samples that neither errored nor changed
     notes: list[str] = field(default_factory=list)
 
     @property
     def truncated_note(self) -> str | None:
-        if self.level == 0 and not self.dropped:
+        if self.level == 0 and self.rest_level == 0 and not self.dropped:
             return None
-        msg, _, keep = LEVELS[self.level]
-        parts = []
-        if keep == "all" and self.level:
-            parts.append(f"long texts cut to {msg:,} characters per message")
-        elif keep == "final":
-            parts.append(f"transcripts cut to the final answer (up to {msg} characters)")
-        elif keep == "none":
-            parts.append("transcripts left out (scores, errors and tool names only)")
+
+        def describe(level: int) -> str:
+            msg, _, keep = LEVELS[level]
+            if keep == "all":
+                return f"long texts cut to {msg:,} characters per message" if level else "full transcripts"
+            if keep == "final":
+                return f"the final answer only (up to {msg} characters)"
+            return "no transcript (scores, errors and tool names only)"
+
+        parts = [f"errored or changed samples: {describe(self.level)}"]
+        if self.rest_level != self.level or self.level:
+            parts.append(f"other samples: {describe(self.rest_level)}")
         if self.dropped:
-            parts.append(f"{self.dropped:,} of the sample-epochs that neither errored nor changed between runs are "
-                         f"not embedded at all")
-        return "; ".join(parts) + " — to keep the report small. Full transcripts are in each run's samples.jsonl."
+            parts.append(f"{self.dropped:,} other sample-epochs not embedded at all")
+        return ("To keep the report small — " + "; ".join(parts)
+                + ". Full transcripts are in each run's samples.jsonl.")
 
 
 def _environment() -> Environment:
@@ -395,13 +406,17 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
         detail_blobs, detail_size, dropped = _detail_blobs(runs, indexes, interesting, plan)
         index_blobs = [_b64(_index_blob(ix)) for ix in indexes]
         size = detail_size + sum(len(b) for b in index_blobs) + 200_000
-        if size <= budget or (plan.level == len(LEVELS) - 1 and plan.fraction == 0.0):
+        last = len(LEVELS) - 1
+        if size <= budget or (plan.level == last and plan.fraction == 0.0):
             break
-        if plan.level < len(LEVELS) - 1:
-            plan = _Plan(plan.level + 1, 1.0)
+        if plan.rest < last:
+            plan = _Plan(plan.level, plan.rest + 1, 1.0)
+        elif plan.level < last:
+            plan = _Plan(plan.level + 1, last, 1.0)
         else:
-            plan = _Plan(plan.level, max(0.0, plan.fraction * budget / size * 0.9 - 0.01))
-    result = ReportResult(out, 0, sum(len(ix.keys) for ix in indexes), plan.level, 0.0, plan.fraction, dropped)
+            plan = _Plan(last, last, max(0.0, plan.fraction * budget / size * 0.9 - 0.01))
+    result = ReportResult(out, 0, sum(len(ix.keys) for ix in indexes), plan.level, 0.0, plan.fraction, dropped,
+                          rest_level=plan.rest)
     meta = {
         "runs": [{"label": labels[i], "id": info.id, "model": info.model} for i, info in enumerate(infos)],
         "domains": [{"name": ix.domain, "n": len(ix.keys)} for ix in indexes],

@@ -159,7 +159,8 @@
       box.appendChild(t);
     }
     if (ep.t !== null && ep.t !== undefined) box.appendChild(el("div", {}, el("span", { class: "role" }, "target"), pre(ep.t)));
-    if (ep.omitted) box.appendChild(el("p", { class: "note" }, "transcript left out (" + ep.omitted + " messages) to keep the report small; the final answer is shown. Full transcript: samples.jsonl."));
+    if (ep.omitted) box.appendChild(el("p", { class: "note" }, "transcript left out (" + ep.omitted + " messages) to keep the report small" +
+      (ep.m.length ? "; the final answer is shown" : "") + ". Full transcript: samples.jsonl."));
     for (const m of ep.m) {
       const cls = "msg " + (m.r || "") + (m.ie ? " err" : "");
       const div = el("div", { class: cls }, el("div", { class: "role" }, (m.r || "?") + (m.nm ? " · " + m.nm : "") + (m.ie ? " · error" : "")));
