@@ -218,7 +218,16 @@ async def _run(args: argparse.Namespace) -> int:
     from evalharness.display import RunProgress, console, print_summary
     from evalharness.models import backend_arg_keys, create_backend, parse_model_args
     from evalharness.adapters import RunServices
-    from evalharness.runner import build_plan, check_resumable, execute_run, new_run, open_judge, open_sandboxes, open_user_model
+    from evalharness.runner import (
+        build_plan,
+        check_resumable,
+        execute_run,
+        new_run,
+        open_judge,
+        open_sandboxes,
+        open_user_model,
+        setup_adapters,
+    )
     from evalharness.store import RunDir
 
     overrides: dict[str, Any] = {
@@ -284,6 +293,8 @@ async def _run(args: argparse.Namespace) -> int:
         if user_model is not None:
             await user_model.check()
         sandboxes = await open_sandboxes(config, plan)
+        services = RunServices(judge=judge, user_model=user_model)
+        await setup_adapters(plan, services)
         if run_dir is None:
             run_dir = new_run(config, suite, plan, backend, args.out)
         _attach_run_log(run_dir.log_path)
@@ -298,7 +309,7 @@ async def _run(args: argparse.Namespace) -> int:
 
         try:
             outcome = await execute_run(config, plan, run_dir, backend, retry_errors=args.retry_errors,
-                                        sandboxes=sandboxes, services=RunServices(judge=judge, user_model=user_model),
+                                        sandboxes=sandboxes, services=services, adapters_ready=True,
                                         on_start=on_start)
         finally:
             if progress is not None:

@@ -288,6 +288,7 @@ async def execute_run(
     sandboxes: SandboxManager | None = None,
     services: RunServices | None = None,
     on_start: Callable[[RunStats], None] | None = None,
+    adapters_ready: bool = False,
 ) -> RunOutcome:
     """Run every planned item not yet in the store. Raises RunInterrupted on SIGINT/SIGTERM and
     RunAborted on an error that would fail every sample; what finished is on disk in both cases.
@@ -410,7 +411,8 @@ async def execute_run(
         on_start(stats)
     t_start = time.perf_counter()
     try:
-        await asyncio.gather(*(setup_adapter(t.adapter, services or RunServices()) for t in plan.tasks))
+        if not adapters_ready:
+            await setup_adapters(plan, services or RunServices())
         workers.extend(asyncio.create_task(worker()) for _ in range(min(config.max_samples, len(pending)) or 0))
         await asyncio.gather(*workers, return_exceptions=True)
     finally:
@@ -436,6 +438,12 @@ async def execute_run(
     results = load_run(run_dir.path).results
     return RunOutcome(run_dir, status, plan.total, stats.done, summarize_by_domain(results),
                       condition_deltas(results), wall)
+
+
+async def setup_adapters(plan: Plan, services: RunServices) -> None:
+    """Every task's shared resources (indexes...). The CLI calls this before making the run directory, so a
+    task that cannot start costs nothing and leaves nothing behind."""
+    await asyncio.gather(*(setup_adapter(t.adapter, services) for t in plan.tasks))
 
 
 async def setup_adapter(adapter: TaskAdapter, services: RunServices) -> None:

@@ -109,9 +109,11 @@ _Span = tuple[int, int]  # [start, end) of the text that a call (or a block of c
 def _remove_spans(text: str, spans: list[_Span]) -> str:
     out, pos = [], 0
     for start, end in sorted(spans):
-        out.append(text[pos:start])
+        piece = text[pos:start] if start > pos else ""
+        out.append(piece.lstrip(" \t") if pos else piece)  # spaces that only separated calls go with them
+        out[-1] = out[-1].rstrip(" \t")
         pos = max(pos, end)
-    out.append(text[pos:])
+    out.append(text[pos:].lstrip(" \t") if pos else text[pos:])
     # two prose fragments joined where a call was: keep one blank line, not a pile of them
     return re.sub(r"\n{3,}", "\n\n", "".join(out))
 
@@ -268,10 +270,11 @@ def _parse_pythonic(text: str) -> tuple[list[_Span], list[_Call]]:
             if parsed is not None:
                 break
             end = work.find("]", end + 1)
+        mid_sentence = bool(work[:start].strip()) and not work[:start].rstrip(" \t").endswith("\n")
+        if mid_sentence and (parsed is None or any(c.error for c in parsed)):
+            pos = start + 1  # brackets inside a sentence are prose unless they hold well-formed calls
+            continue
         if parsed is None:
-            if work[:start].strip() and not work[:start].rstrip(" \t").endswith("\n"):
-                pos = start + 1  # brackets inside a sentence are prose, not a botched call
-                continue
             raw = work[start:].strip()
             try:
                 ast.parse(raw, mode="eval")

@@ -342,6 +342,7 @@ class EngineStats:
     decode_tokens: int = 0
     decode_steps: int = 0
     decode_seconds: float = 0.0
+    max_rows: int = 0  # the largest batch decoded so far
 
 
 @dataclass(eq=False)
@@ -470,6 +471,7 @@ class BatchEngine:
                         self.stats.decode_seconds += time.perf_counter() - started
                         self.stats.decode_tokens += rows
                         self.stats.decode_steps += 1
+                        self.stats.max_rows = max(self.stats.max_rows, rows)
                 except Exception as e:  # a failed forward fails its batch, never the engine
                     log.exception("generation failed")
                     for r in [*self._rows, *admitted]:
@@ -775,6 +777,12 @@ class TorchLocalBackend:
     def load(self) -> None:
         """Load now (blocking): for callers outside an event loop."""
         self._load()
+
+    def close(self) -> None:
+        """Release the model (blocking); the engine stops when its last user has gone."""
+        loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            _release(loaded)
 
     async def aclose(self) -> None:
         loaded, self._loaded = self._loaded, None

@@ -68,8 +68,8 @@ def parse_verdict(text: str) -> Verdict:
     verdict = first(_CORRECT)
     correct = None
     if verdict is not None:
-        word = verdict.lower().strip(" .*_`'\"")
-        correct = True if word.startswith("yes") else False if word.startswith("no") else None
+        word = re.match(r"(yes|no)\b", verdict.lower().strip(" .*_`'\""))
+        correct = None if word is None else word.group(1) == "yes"
     confidence = None
     if (conf := first(_CONFIDENCE)) and (m := _PERCENT.search(conf)):
         value = float(m.group(1)) / 100

@@ -20,7 +20,7 @@ _PUNCT = str.maketrans({c: " " for c in string.punctuation + "‐‑‒–—―
 _ANSWER_LINE = re.compile(
     r"^\W*(?:exact\s+answer|final\s+answer|answer)\W*[:：]\s*(?P<answer>.+)$", re.IGNORECASE | re.MULTILINE)
 _ANSWER_IS = re.compile(r"\b(?:the\s+)?answer\s+is\s*:?\s*(?P<answer>[^\n]+)", re.IGNORECASE)
-_CONFIDENCE = re.compile(r"confidence\W*[:：]?\s*(?P<value>\d{1,3}(?:\.\d+)?)\s*%", re.IGNORECASE)
+_CONFIDENCE = re.compile(r"confidence\W*[:：]?\s*(?P<value>\d{1,3}(?:\.\d+)?)\s*(?P<percent>%?)", re.IGNORECASE)
 
 
 def normalize_answer(text: str) -> str:
@@ -54,9 +54,11 @@ def exact_match(gold: str, answer: str) -> bool:
 
 
 def extract_confidence(response: str) -> float | None:
-    """A stated "Confidence: 80%" as 0.8; None when absent or out of range."""
-    found = _CONFIDENCE.findall(response or "")
+    """A stated confidence ("Confidence: 80%", "Confidence: 80" or "Confidence: 0.8") as 0.8; None when
+    absent or out of range."""
+    found = list(_CONFIDENCE.finditer(response or ""))
     if not found:
         return None
-    value = float(found[-1]) / 100
+    number, percent = float(found[-1].group("value")), found[-1].group("percent")
+    value = number / 100 if percent or number > 1 else number  # "80%", "80" and "0.8" all mean 0.8
     return value if 0.0 <= value <= 1.0 else None

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 Retriever = Literal["bm25", "dense", "hybrid"]
 INDEX_FORMAT = 1
 RRF_K = 60
-_QUERY_SYNTAX = re.compile(r'[+\-!(){}\[\]^"~*?:\\/]|\b(?:AND|OR|NOT)\b')
+_POSSESSIVE = re.compile(r"['’]s\b")
+_NON_WORD = re.compile(r"[^\w]+")
 
 
 def corpus_fingerprint(path: Path, fields: dict[str, str]) -> str:
@@ -88,7 +89,10 @@ class SearchIndex:
         return int(self.meta["documents"])
 
     def bm25(self, query: str, k: int) -> list[Hit]:
-        cleaned = _QUERY_SYNTAX.sub(" ", query).strip()
+        # Words only: query syntax would raise or change the meaning, and "Kemesk's" would become the
+        # phrase "kemesk s", which matches nothing. AND/OR/NOT in capitals are operators: drop them.
+        words = _NON_WORD.sub(" ", _POSSESSIVE.sub(" ", query)).split()
+        cleaned = " ".join(w for w in words if w not in ("AND", "OR", "NOT"))
         if not cleaned:
             return []
         parsed, _errors = self._index.parse_query_lenient(cleaned, ["title", "text"])
@@ -211,10 +215,13 @@ def open_or_build(corpus: Path, fields: dict[str, str] | None = None, retriever:
     start = time.perf_counter()
     key = corpus_fingerprint(corpus, fields)
     target = (root or cache_dir()) / "indexes" / key
-    if not rebuild and (index := _try_open(target, retriever)) is not None:
-        return BuildReport(index, True, time.perf_counter() - start, _dir_size(target))
-    if target.exists() and not rebuild:
-        log.warning("search index %s is incomplete or damaged; rebuilding it", target)
+    if not rebuild:
+        index, problem = _try_open(target, retriever)
+        if index is not None:
+            return BuildReport(index, True, time.perf_counter() - start, _dir_size(target))
+        if problem is not None:
+            log.warning("search index %s is incomplete or damaged (%s); rebuilding it", target, problem)
+
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
     try:
@@ -231,38 +238,57 @@ def open_or_build(corpus: Path, fields: dict[str, str] | None = None, retriever:
     return BuildReport(index, False, time.perf_counter() - start, _dir_size(target))
 
 
-def _try_open(target: Path, retriever: Retriever) -> SearchIndex | None:
+def _try_open(target: Path, retriever: Retriever) -> tuple[SearchIndex | None, str | None]:
+    """The cached index, or None with the reason it cannot be used (None when there is none yet)."""
     try:
         meta = json.loads((target / "meta.json").read_text())
         if meta.get("format") != INDEX_FORMAT:
-            return None
+            return None, f"index format {meta.get('format')}, expected {INDEX_FORMAT}"
         if retriever != "bm25" and not (target / "dense.npy").exists():
-            return None
-        return SearchIndex(target, meta)
+            log.info("adding dense embeddings to search index %s", target)
+            return None, None
+        if _checksums(target) != meta.get("files"):
+            return None, "its files changed"
+        index = SearchIndex(target, meta)
+        index.bm25("probe", 1)  # a damaged index can open and fail only when used
+        return index, None
     except FileNotFoundError:
-        return None
-    except Exception as e:  # damaged files, a tantivy error, a count mismatch: rebuild
-        log.info("cannot open search index %s: %s", target, e)
-        return None
+        return None, "files are missing" if target.exists() else None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # damaged files, tantivy errors (some are panics), a count mismatch: rebuild
+        return None, f"{type(e).__name__}: {str(e)[:200]}"
 
 
 def _build(corpus: Path, fields: dict[str, str], out_dir: Path, dense: bool) -> dict[str, Any]:
     import tantivy
 
+    documents = list(iter_corpus(corpus, fields))  # read (and validate) all first: a bad line aborts cleanly
     (out_dir / "bm25").mkdir()
     index = tantivy.Index(_schema(), path=str(out_dir / "bm25"))
     writer = index.writer(heap_size=256_000_000, num_threads=min(2, os.cpu_count() or 1))
-    documents = []
-    for doc in iter_corpus(corpus, fields):
+    for doc in documents:
         writer.add_document(tantivy.Document(docid=doc.docid, title=doc.title, text=doc.text))
-        if dense:
-            documents.append(doc)
     writer.commit()
     writer.wait_merging_threads()
     index.reload()
     total = index.searcher().num_docs
     if total == 0:
         raise DataError(f"corpus {corpus} has no documents")
+    del writer, index
     if dense:
         DenseIndex.build(documents, out_dir)
-    return {"format": INDEX_FORMAT, "documents": total, "dense": dense, "tantivy": str(tantivy.__version__)}
+    return {"format": INDEX_FORMAT, "documents": total, "dense": dense, "tantivy": str(tantivy.__version__),
+            "files": _checksums(out_dir)}
+
+
+def _checksums(out_dir: Path) -> dict[str, str]:
+    """sha256 of every index file: damage that keeps sizes (or tantivy's own metadata) intact is caught."""
+    sums = {}
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "meta.json"):
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+        sums[path.relative_to(out_dir).as_posix()] = h.hexdigest()
+    return sums

@@ -309,7 +309,7 @@ class RetailTools(TauToolkit):
         if reason not in CANCEL_REASONS:
             raise ValueError("Invalid reason")
         refunds = []
-        for payment in order["payment_history"]:
+        for payment in order["payment_history"][:1]:
             method_id = payment["payment_method_id"]
             refunds.append(dump(OrderPayment, transaction_type="refund", amount=payment["amount"],
                                 payment_method_id=method_id))
