@@ -43,7 +43,15 @@ class TauDomain:
 
 
 def apply_initial_state(toolkit: Toolkit, task: dict[str, Any]) -> None:
-    """τ²-bench's ``initial_state``: data merged into the databases, then actions run on them."""
+    """τ²-bench's ``initial_state``: data merged into the databases, then actions run on them. A toolkit
+    that knows its domain's own initialisation (helpers that are not tools, message history) does it."""
+    own = getattr(toolkit, "apply_initial_state", None)
+    if own is not None:
+        try:
+            own(task.get("initial_state"))
+        except (ValueError, KeyError, TypeError, ToolError) as e:
+            raise DataError(f"task {task.get('id')}: its initial_state cannot be applied: {e}") from None
+        return
     state = task.get("initial_state") or {}
     data = state.get("initialization_data") or {}
     for key, target in (("agent_data", toolkit.db), ("user_data", toolkit.user_db)):

@@ -12,7 +12,7 @@ inbox and dismiss notifications. τ²-bench behaviour kept on purpose:
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,7 +25,7 @@ TaskStatus = Literal["pending", "completed"]
 class Task(BaseModel):
     task_id: str
     title: str
-    description: Optional[str] = None  # noqa: UP045
+    description: str | None = None
     status: TaskStatus
 
 
@@ -48,7 +48,7 @@ class Notification(BaseModel):
     notification_id: str
     message: str
     status: Literal["unread", "read"] = "unread"
-    task_id: Optional[str] = None  # noqa: UP045
+    task_id: str | None = None
 
 
 class MockUserDB(BaseModel):

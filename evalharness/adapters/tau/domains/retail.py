@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,7 +81,7 @@ class User(BaseModel):
     name: UserName
     address: UserAddress
     email: str
-    payment_methods: dict[str, Union[CreditCard, GiftCard, Paypal]]  # noqa: UP007 - τ²-bench's union order
+    payment_methods: dict[str, CreditCard | GiftCard | Paypal]  # τ²-bench's union order
     orders: list[str]
 
 
@@ -116,13 +116,13 @@ class Order(BaseModel):
     status: OrderStatus
     fulfillments: list[OrderFullfilment]
     payment_history: list[OrderPayment]
-    cancel_reason: Optional[Literal["no longer needed", "ordered by mistake"]] = None  # noqa: UP045
-    exchange_items: Optional[list[str]] = None  # noqa: UP045
-    exchange_new_items: Optional[list[str]] = None  # noqa: UP045
-    exchange_payment_method_id: Optional[str] = None  # noqa: UP045
-    exchange_price_difference: Optional[float] = None  # noqa: UP045
-    return_items: Optional[list[str]] = None  # noqa: UP045
-    return_payment_method_id: Optional[str] = None  # noqa: UP045
+    cancel_reason: Literal["no longer needed", "ordered by mistake"] | None = None
+    exchange_items: list[str] | None = None
+    exchange_new_items: list[str] | None = None
+    exchange_payment_method_id: str | None = None
+    exchange_price_difference: float | None = None
+    return_items: list[str] | None = None
+    return_payment_method_id: str | None = None
 
 
 class RetailDB(BaseModel):
@@ -200,7 +200,7 @@ class RetailTools(TauToolkit):
         """
         if not all(c in CALCULATOR_CHARACTERS for c in expression):
             raise ValueError("Invalid characters in expression")
-        return str(round(float(eval(expression, {"__builtins__": None}, {})), 2))  # noqa: S307 - characters checked
+        return str(round(float(eval(expression, {"__builtins__": None}, {})), 2))
 
     @tool("generic")
     def transfer_to_human_agents(self, summary: str) -> str:
@@ -228,7 +228,7 @@ class RetailTools(TauToolkit):
         raise ValueError("User not found")
 
     @tool("read")
-    def find_user_id_by_name_zip(self, first_name: str, last_name: str, zip: str) -> str:  # noqa: A002
+    def find_user_id_by_name_zip(self, first_name: str, last_name: str, zip: str) -> str:
         """Look up a user's id by first name, last name and zip code. Returns an error if there is no such
         user. Use the email look-up first; use this one only if the user cannot be found by email or does
         not remember it.
@@ -309,7 +309,7 @@ class RetailTools(TauToolkit):
         if reason not in CANCEL_REASONS:
             raise ValueError("Invalid reason")
         refunds = []
-        for payment in order["payment_history"][:1]:
+        for payment in order["payment_history"]:
             method_id = payment["payment_method_id"]
             refunds.append(dump(OrderPayment, transaction_type="refund", amount=payment["amount"],
                                 payment_method_id=method_id))
@@ -364,7 +364,7 @@ class RetailTools(TauToolkit):
 
     @tool("write")
     def modify_pending_order_address(self, order_id: str, address1: str, address2: str, city: str, state: str,
-                                     country: str, zip: str) -> dict[str, Any]:  # noqa: A002
+                                     country: str, zip: str) -> dict[str, Any]:
         """Change the shipping address of a pending order. Explain the change and get the user's explicit
         confirmation (yes) first. Returns the order.
 
@@ -469,7 +469,7 @@ class RetailTools(TauToolkit):
 
     @tool("write")
     def modify_user_address(self, user_id: str, address1: str, address2: str, city: str, state: str,
-                            country: str, zip: str) -> dict[str, Any]:  # noqa: A002
+                            country: str, zip: str) -> dict[str, Any]:
         """Change a user's default address. Explain the change and get the user's explicit confirmation
         (yes) first. Returns the user's details.
 
