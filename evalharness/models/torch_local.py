@@ -41,8 +41,14 @@ from typing import Any
 
 from evalharness.errors import ConfigError, ModelUnavailable
 from evalharness.models.base import CallContext, GenerateConfig, ModelArgs, ModelError
-from evalharness.models.toolcall_formats import FORMATS, TemplateTraits, detect_format, parse_reply, probe_template
-from evalharness.models.toolcall_formats import to_template_messages
+from evalharness.models.toolcall_formats import (
+    FORMATS,
+    TemplateTraits,
+    detect_format,
+    parse_reply,
+    probe_template,
+    to_template_messages,
+)
 from evalharness.types import Message, ModelOutput, ToolSpec, Usage
 
 log = logging.getLogger(__name__)
@@ -270,8 +276,15 @@ def make_batch_invariant(model: Any) -> None:
             module.register_forward_pre_hook(pad_rows)
             module.register_forward_hook(unpad_rows)
             module._eh_batch_invariant = True
+    text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    if getattr(text_config, "sliding_window", None) or getattr(text_config, "attn_logit_softcapping", None):
+        log.warning("%s: sliding-window or soft-capped attention: keeping its own attention, so left padding may "
+                    "change outputs slightly", type(model).__name__)
+        model._eh_rowwise = False
+        return
     _register_attention()
     model.set_attn_implementation(ATTENTION_NAME)
+    model._eh_rowwise = True
 
 
 def rowwise_attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, dropout: float = 0.0,
@@ -287,27 +300,30 @@ def rowwise_attention(module: Any, query: Any, key: Any, value: Any, attention_m
     batch, heads, q_len, head_dim = query.shape
     kv_len = key.shape[2]
     groups = heads // key.shape[1]
+    if eh_key_starts is None and batch > 1:
+        raise RuntimeError(f"{type(module).__name__} does not pass attention kwargs on; use batch_invariant=false")
+    if kwargs.get("sliding_window") or kwargs.get("softcap") or kwargs.get("s_aux") is not None:
+        raise RuntimeError("rowwise attention supports neither sliding windows, soft caps nor sinks")
     starts = eh_key_starts if eh_key_starts is not None else [0] * batch
-    out = query.new_zeros(batch, q_len, heads, head_dim)
+    outs = []
     for b in range(batch):
         ks = starts[b]
         qs = max(0, ks - (kv_len - q_len))  # first real query
         q = query[b:b + 1, :, qs:, :]
         k = key[b:b + 1, :, ks:, :]
         v = value[b:b + 1, :, ks:, :]
-        if groups > 1:
-            k = k.repeat_interleave(groups, dim=1)
-            v = v.repeat_interleave(groups, dim=1)
         m, n = q.shape[2], k.shape[2]
         if m == 1:
-            o = F.scaled_dot_product_attention(q, k, v, scale=scaling)
+            o = F.scaled_dot_product_attention(q, k, v, scale=scaling, enable_gqa=groups > 1)
         elif m == n:
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scaling)
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scaling, enable_gqa=groups > 1)
         else:  # queries after a cached prefix: bottom-right aligned causal mask
             mask = torch.ones(m, n, dtype=torch.bool, device=q.device).tril(diagonal=n - m)
-            o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scaling)
-        out[b, qs:] = o[0].transpose(0, 1)
-    return out, None
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scaling, enable_gqa=groups > 1)
+        if qs:  # padding queries: their output is never read
+            o = torch.cat([o.new_zeros(1, heads, qs, head_dim), o], dim=2)
+        outs.append(o)
+    return torch.cat(outs).transpose(1, 2), None
 
 
 _attention_registered = False
@@ -383,7 +399,7 @@ class BatchEngine:
         self.tokenizer = tokenizer
         self.max_batch = max(1, max_batch)
         self.eos_ids = eos_ids
-        self.batch_invariant = batch_invariant
+        self.rowwise = batch_invariant and bool(getattr(model, "_eh_rowwise", False))
         self.device = next(model.parameters()).device
         self.max_positions = int(getattr(model.config, "max_position_embeddings", 0) or 0) or None
         self._pending: deque[_Request] = deque()
@@ -493,7 +509,7 @@ class BatchEngine:
 
     def _forward(self, input_ids: Any, positions: Any, starts: list[int], cache: Any, keep_last: bool) -> Any:
         kwargs: dict[str, Any] = {"past_key_values": cache, "use_cache": True, "position_ids": positions}
-        if self.batch_invariant:
+        if self.rowwise:
             kwargs["eh_key_starts"] = starts
         else:
             import torch
@@ -682,7 +698,7 @@ def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _acquire(ckpt: Checkpoint, options: LoadOptions, batch_size: int, tool_format: str | None) -> _Loaded:
+def _acquire(ckpt: Checkpoint, options: LoadOptions, batch_size: int) -> _Loaded:
     key = (str(ckpt.source), options.device, options.dtype, options.batch_invariant)
     with _LOAD_LOCK:
         loaded = _LOADED.get(key)
@@ -765,7 +781,7 @@ class TorchLocalBackend:
     def _load(self) -> _Loaded:
         with self._load_lock:
             if self._loaded is None:
-                self._loaded = _acquire(self.checkpoint, self.options, self.max_connections, self._tool_format)
+                self._loaded = _acquire(self.checkpoint, self.options, self.max_connections)
             return self._loaded
 
     async def _ensure(self) -> _Loaded:

@@ -69,12 +69,15 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, what:
         await asyncio.sleep(0.1)
 
 
-# Lists the processes, in the sandbox's view of /proc, whose command line contains $NEEDLE and that are
-# not zombies (a zombie is dead, only not yet reaped). The needle comes through the environment so that
-# this scanner's own command line never matches it.
+# Lists the processes, in the sandbox's view of /proc, whose command line contains $NEEDLE, that are
+# not zombies (a zombie is dead, only not yet reaped) and that work inside this sandbox's directory. The
+# needle comes through the environment so that this scanner's own command line never matches it. The
+# directory check matters for the local provider, whose /proc is the host's: other sandboxes (other
+# tests running in parallel) are visible there, each in its own working directory.
 _PROCESS_SCAN = r"""
 import json, os
 needle = os.environ["NEEDLE"]
+here = os.getcwd()
 found = []
 for name in os.listdir("/proc"):
     if not name.isdigit():
@@ -86,7 +89,11 @@ for name in os.listdir("/proc"):
             state = f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         continue
-    if needle in cmd and state != "Z":
+    try:
+        cwd = os.readlink("/proc/%s/cwd" % name)
+    except OSError:
+        cwd = here  # unreadable: count it, so that a process is never hidden from the check by accident
+    if needle in cmd and state != "Z" and (cwd == here or cwd.startswith(here + "/")):
         found.append([int(name), state, cmd])
 print(json.dumps(found))
 """
