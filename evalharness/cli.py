@@ -393,7 +393,9 @@ def _tau_validate(args: argparse.Namespace) -> int:
     checks = validate_domain(directory, args.dump_states)
     bad = [c for c in checks if not c.ok]
     for c in bad:
-        out.print(f"task {c.task_id}: " + "; ".join(c.errors + [f"assertion failed: {a}" for a in c.failed_assertions]))
+        failed = [f"env assertion {a} does not hold after the gold actions (it needs steps they do not contain)"
+                  for a in c.failed_assertions]
+        out.print(f"task {c.task_id}: " + "; ".join(c.errors + failed))
     out.print(f"{directory}: {len(checks) - len(bad)}/{len(checks)} tasks replay their gold actions cleanly"
               + (f"; states written to {args.dump_states}" if args.dump_states else ""))
     return 1 if bad else 0

@@ -6,7 +6,8 @@
 ``sample.metadata["gold"]``: ``{"steps": [assistant message dicts...], "wrong_answer": "..."}``; tasks
 scored on what the tool calls did rather than on the final message give ``"wrong_steps"`` instead.
 Asked to play a conversation's user (``context.role == "user"``), it says ``gold["user_opening"]`` and then
-``###STOP###``.
+``###STOP###``. ``gold["turns_before"]`` (``{"assistant": a, "user": u}``) counts the messages of a
+conversation that started before the model joined it (a task's message history): the replay starts after them.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ class ScriptedBackend:
     def _next_message(self, messages: list[Message], context: CallContext | None) -> Message:
         if context is not None and context.role == "user":
             # a simulated user that states its request once, then ends the conversation
-            said = sum(1 for m in messages if m.role == "assistant")
-            opening = context.sample.metadata.get("gold", {}).get("user_opening", "Hello.")
+            gold = context.sample.metadata.get("gold", {})
+            said = sum(1 for m in messages if m.role == "assistant") - gold.get("turns_before", {}).get("user", 0)
+            opening = gold.get("user_opening", "Hello.")
             return Message(role="assistant", content=opening if said == 0 else "###STOP###")
         if self.mode == "silent":
             return Message(role="assistant", content="")
@@ -62,7 +64,7 @@ class ScriptedBackend:
         steps: list[dict[str, Any]] = gold["steps"]
         if self.mode == "wrong" and "wrong_steps" in gold:  # tasks judged on actions, not on the last words
             steps = gold["wrong_steps"]
-        turn = sum(1 for m in messages if m.role == "assistant")
+        turn = sum(1 for m in messages if m.role == "assistant") - gold.get("turns_before", {}).get("assistant", 0)
         if turn >= len(steps):
             return Message(role="assistant", content="")
         step = steps[turn]

@@ -84,7 +84,7 @@ class TauAdapter(TaskAdapter):
         toolkit = self.domain.new_toolkit(task)
         user = self._services.user_model or ctx.backend
         conversation = await converse(ctx, episode, toolkit, self.domain.policy, task["user_scenario"], user,
-                                      Limits(self.options.max_steps, self.options.max_errors))
+                                      Limits(self.options.max_steps, self.options.max_errors), _history(task))
         if conversation.termination in ("max_steps", "too_many_errors"):
             episode.stop_reason = "max_turns"
         episode.artifacts["toolkit"] = toolkit
@@ -115,11 +115,18 @@ class TauAdapter(TaskAdapter):
         return verdicts
 
 
+def _history(task: dict[str, Any]) -> list[dict[str, Any]]:
+    return (task.get("initial_state") or {}).get("message_history") or []
+
+
 def _gold(task: dict[str, Any]) -> dict[str, Any]:
     """For ``scripted:`` runs: the agent greets, makes each gold call in turn, then tells the customer the
-    values the task requires; the scripted user states its request, then ends the conversation."""
+    values the task requires; the scripted user states its request, then ends the conversation. A task that
+    starts from a message history has no greeting, and both sides count their turns from its end."""
     criteria = task.get("evaluation_criteria") or {}
-    steps: list[dict[str, Any]] = [{"content": GREETING}]
+    history = _history(task)
+    greeting: list[dict[str, Any]] = [] if history else [{"content": GREETING}]
+    steps = list(greeting)
     for action in criteria.get("actions") or []:
         if action.get("requestor", "assistant") == "assistant":
             steps.append({"tool_calls": [{"name": action["name"], "arguments": action.get("arguments") or {}}]})
@@ -128,5 +135,6 @@ def _gold(task: dict[str, Any]) -> dict[str, Any]:
     scenario = task["user_scenario"].get("instructions")
     opening = scenario.get("reason_for_call") if isinstance(scenario, dict) else scenario
     return {"steps": [*steps, {"content": final}], "user_opening": str(opening or "Hello, I need help."),
-            "wrong_steps": [{"content": GREETING}, {"content": "I cannot help with that."}]}
+            "wrong_steps": [*greeting, {"content": "I cannot help with that."}],
+            "turns_before": {role: sum(1 for m in history if m.get("role") == role) for role in ("assistant", "user")}}
 

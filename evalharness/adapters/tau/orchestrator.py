@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evalharness.adapters.tau.toolkit import Toolkit
 from evalharness.agent import EpisodeContext
+from evalharness.errors import DataError
 from evalharness.models.base import CallContext, ModelBackend, ModelError
 from evalharness.tools import Tool, ToolResult, execute_tool_call
-from evalharness.types import Episode, Message, SampleError, ToolSpec
+from evalharness.types import Episode, Message, SampleError, ToolCall, ToolCallRecord, ToolSpec
 
 GREETING = "Hi! How can I help you today?"
 STOP_TOKENS = ("###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###")
@@ -39,6 +40,12 @@ How to behave:
 
 Your scenario:
 {scenario}"""
+
+USER_TOOLS_GUIDELINES = """
+
+You also have tools that act on your own side (your device, your account, your inbox). Use them when your
+instructions say so or when the agent asks you to do something on your side, and tell the agent what you
+see in your own words. The agent cannot see your tools or their results."""
 
 AGENT_PROMPT = """\
 You are a customer-service agent. Follow the policy below exactly. Use the tools to look up and change
@@ -61,6 +68,8 @@ class Conversation:
     stop_token: str | None
     user_messages: list[Message]
     user_model_calls: int
+    user_turns: int  # messages the simulator wrote to the agent (a task's message history not counted)
+    user_tool_calls: list[ToolCallRecord] = field(default_factory=list)  # on the user's own side
 
     @property
     def by_stop_signal(self) -> bool:
@@ -81,82 +90,163 @@ def describe_scenario(scenario: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def toolkit_tools(toolkit: Toolkit) -> list[Tool]:
+def toolkit_tools(toolkit: Toolkit, side: str = "agent") -> list[Tool]:
+    """One side's tools (``agent`` or ``user``) as harness tools over the toolkit's live state."""
+    if side == "user" and toolkit.user_db is None:
+        return []
+
     def make(spec: ToolSpec) -> Tool:
         async def call(**arguments: Any) -> ToolResult:
-            return ToolResult(toolkit.call(spec.name, arguments))
-        return Tool(spec, call)
-    return [make(spec) for spec in toolkit.tool_specs()]
+            return ToolResult(toolkit.call(spec.name, arguments, side=side))
+        return Tool(spec, call, check_arguments=not toolkit.raw_arguments)
+    return [make(spec) for spec in toolkit.tool_specs(side)]
+
+
+@dataclass
+class _State:
+    """What both sides see, and the counters the limits apply to."""
+
+    episode: Episode  # the agent's view
+    user_view: list[Message]  # the user simulator's view: its own messages are ``assistant``
+    steps: int = 0
+    errors: int = 0
+    user_calls: int = 0
+    user_turns: int = 0
+    user_tool_log: list[ToolCallRecord] = field(default_factory=list)
+
+
+def start_from_history(state: _State, history: list[dict[str, Any]]) -> str:
+    """Put a task's ``initial_state.message_history`` (τ²-bench's message format) into both views; who
+    speaks next (``agent`` or ``user``) follows from its last message, as in τ²-bench."""
+    calls_by_id: dict[str, tuple[str, str]] = {}  # call id -> (tool name, requestor)
+    next_turn = "agent"
+    for i, raw in enumerate(history):
+        role = raw.get("role")
+        calls = [ToolCall(id=str(c.get("id") or f"history_{i}_{j}"), name=str(c["name"]),
+                          arguments=dict(c.get("arguments") or {}))
+                 for j, c in enumerate(raw.get("tool_calls") or [])]
+        content = raw.get("content")
+        if role == "assistant":
+            state.episode.messages.append(Message(role="assistant", content=content, tool_calls=calls))
+            calls_by_id.update({c.id: (c.name, "assistant") for c in calls})
+            if not calls:
+                state.user_view.append(Message(role="user", content=content or ""))
+            next_turn = "agent" if calls else "user"
+        elif role == "user":
+            state.user_view.append(Message(role="assistant", content=content, tool_calls=calls))
+            calls_by_id.update({c.id: (c.name, "user") for c in calls})
+            if not calls:
+                state.episode.messages.append(Message(role="user", content=content or ""))
+            next_turn = "user" if calls else "agent"
+        elif role == "tool":
+            call_id = str(raw.get("id") or raw.get("tool_call_id") or "")
+            name, requestor = calls_by_id.get(call_id, ("", str(raw.get("requestor") or "assistant")))
+            message = Message(role="tool", content=content or "", tool_call_id=call_id, name=name,
+                              is_error=bool(raw.get("error")))
+            (state.user_view if requestor == "user" else state.episode.messages).append(message)
+            next_turn = "user" if requestor == "user" else "agent"
+        else:
+            raise DataError(f"message_history[{i}]: unknown role {role!r}; expected user, assistant or tool")
+        state.steps += 1
+    return next_turn
 
 
 async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, policy: str, scenario: dict[str, Any],
-                   user_backend: ModelBackend, limits: Limits) -> Conversation:
-    """Run one conversation; ``episode.messages`` is the agent's view of it (system prompt included)."""
-    tools = toolkit_tools(toolkit)
-    by_name = {t.name: t for t in tools}
-    specs = [t.spec for t in tools]
-    episode.messages.extend([Message(role="system", content=AGENT_PROMPT.format(policy=policy)),
-                             Message(role="assistant", content=GREETING)])
-    user_view = [Message(role="system", content=USER_GUIDELINES.format(scenario=describe_scenario(scenario))),
-                 Message(role="user", content=GREETING)]
+                   user_backend: ModelBackend, limits: Limits,
+                   history: list[dict[str, Any]] | None = None) -> Conversation:
+    """Run one conversation; ``episode.messages`` is the agent's view of it (system prompt included).
+
+    ``history`` (a task's earlier messages) replaces the greeting: the conversation goes on from there."""
+    agent_tools = {t.name: t for t in toolkit_tools(toolkit, "agent")}
+    user_tools = {t.name: t for t in toolkit_tools(toolkit, "user")}
+    agent_specs = [t.spec for t in agent_tools.values()]
+    user_specs = [t.spec for t in user_tools.values()]
+    guidelines = USER_GUIDELINES + (USER_TOOLS_GUIDELINES if user_tools else "")
+    episode.messages.append(Message(role="system", content=AGENT_PROMPT.format(policy=policy)))
+    state = _State(episode, [Message(role="system", content=guidelines.format(scenario=describe_scenario(scenario)))])
+    if history:
+        turn = start_from_history(state, history)
+    else:
+        episode.messages.append(Message(role="assistant", content=GREETING))
+        state.user_view.append(Message(role="user", content=GREETING))
+        state.steps, turn = 1, "user"
     user_context = CallContext(ctx.call.sample, ctx.call.epoch, role="user")
-    steps, errors, user_calls = 1, 0, 0
 
     def end(termination: str, token: str | None = None) -> Conversation:
-        return Conversation(termination, token, user_view, user_calls)
+        return Conversation(termination, token, state.user_view, state.user_calls, state.user_turns,
+                            state.user_tool_log)
 
     while True:
-        try:
-            reply = await user_backend.generate(user_view, [], ctx.config, user_context)
-        except ModelError as e:
-            if e.fatal:
-                raise
-            episode.error = SampleError(f"user_model_error:{e.kind}", str(e))
-            return end("user_error")
-        user_calls += 1
-        steps += 1
-        text = reply.message.content or ""
-        user_view.append(Message(role="assistant", content=text))
-        episode.messages.append(Message(role="user", content=text))
-        token = next((t for t in STOP_TOKENS if t in text), None)
-        if token is not None:
-            return end("user_stop", token)
-        while True:  # the agent's turn
-            if steps >= limits.max_steps:
-                return end("max_steps")
+        if state.steps >= limits.max_steps:
+            return end("max_steps")
+        if state.errors >= limits.max_errors:
+            return end("too_many_errors")
+        if turn == "user":
             try:
-                output = await ctx.backend.generate(episode.messages, specs, ctx.config, ctx.call)
+                reply = await user_backend.generate(state.user_view, user_specs, ctx.config, user_context)
             except ModelError as e:
                 if e.fatal:
                     raise
-                episode.error = SampleError(f"model_error:{e.kind}", str(e))
-                episode.stop_reason = "error"
-                return end("agent_error")
-            steps += 1
-            episode.model_calls += 1
-            episode.model_time += output.latency
-            episode.usage.add(output.usage)
-            message = output.message
-            episode.messages.append(message)
-            if not message.tool_calls:
-                user_view.append(Message(role="user", content=message.content or ""))
-                break
-            start = time.perf_counter()
-            for call in message.tool_calls:
-                tool_message, record = await execute_tool_call(call, by_name)
-                episode.messages.append(tool_message)
-                episode.tool_log.append(record)
-                steps += 1
-                errors += record.is_error
-            episode.tool_time += time.perf_counter() - start
-            if errors >= limits.max_errors:
-                return end("too_many_errors")
+                episode.error = SampleError(f"user_model_error:{e.kind}", str(e))
+                return end("user_error")
+            state.user_calls += 1
+            state.steps += 1
+            message = reply.message
+            if message.tool_calls and user_tools:  # the user acts on its own side, then speaks again
+                state.user_view.append(Message(role="assistant", content=message.content,
+                                               tool_calls=message.tool_calls))
+                for call in message.tool_calls:
+                    tool_message, record = await execute_tool_call(call, user_tools)
+                    state.user_view.append(tool_message)
+                    state.user_tool_log.append(record)
+                    state.steps += 1
+                    state.errors += record.is_error
+                continue
+            text = message.content or ""
+            state.user_turns += 1
+            state.user_view.append(Message(role="assistant", content=text))
+            episode.messages.append(Message(role="user", content=text))
+            token = next((t for t in STOP_TOKENS if t in text), None)
+            if token is not None:
+                return end("user_stop", token)
+            turn = "agent"
+            continue
+        try:
+            output = await ctx.backend.generate(episode.messages, agent_specs, ctx.config, ctx.call)
+        except ModelError as e:
+            if e.fatal:
+                raise
+            episode.error = SampleError(f"model_error:{e.kind}", str(e))
+            episode.stop_reason = "error"
+            return end("agent_error")
+        state.steps += 1
+        episode.model_calls += 1
+        episode.model_time += output.latency
+        episode.usage.add(output.usage)
+        message = output.message
+        episode.messages.append(message)
+        if not message.tool_calls:
+            state.user_view.append(Message(role="user", content=message.content or ""))
+            turn = "user"
+            continue
+        start = time.perf_counter()
+        for call in message.tool_calls:
+            tool_message, record = await execute_tool_call(call, agent_tools)
+            episode.messages.append(tool_message)
+            episode.tool_log.append(record)
+            state.steps += 1
+            state.errors += record.is_error
+        episode.tool_time += time.perf_counter() - start
 
 
 def conversation_details(conversation: Conversation) -> dict[str, Any]:
-    return {"termination": conversation.termination, "stop_token": conversation.stop_token,
-            "user_model_calls": conversation.user_model_calls,
-            "user_turns": sum(1 for m in conversation.user_messages if m.role == "assistant")}
+    details: dict[str, Any] = {
+        "termination": conversation.termination, "stop_token": conversation.stop_token,
+        "user_model_calls": conversation.user_model_calls, "user_turns": conversation.user_turns}
+    if conversation.user_tool_calls:  # the agent never sees these: keep them where a reader of the score can
+        details["user_tool_calls"] = [{"name": r.name, "arguments": r.arguments, "output": r.output,
+                                       "is_error": r.is_error} for r in conversation.user_tool_calls]
+    return details
 
 
 def transcript_text(messages: list[Message]) -> str:

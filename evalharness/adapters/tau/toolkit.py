@@ -105,6 +105,9 @@ class Toolkit:
     """Subclass per domain. ``db`` (and ``user_db``) are the live states the tools read and write."""
 
     domain: ClassVar[str]
+    # True: a call's arguments reach the method unchecked and it answers a bad call itself (τ²-bench's
+    # toolkits, whose error messages must read the same); False: the harness checks them against the schema
+    raw_arguments: ClassVar[bool] = False
 
     def __init__(self, db: dict[str, Any], user_db: dict[str, Any] | None = None) -> None:
         self.db = db

@@ -67,6 +67,7 @@ class TauToolkit(Toolkit):
 
     DB_MODEL: ClassVar[type[BaseModel]]
     USER_DB_MODEL: ClassVar[type[BaseModel] | None] = None
+    raw_arguments = True
 
     def __init__(self, db: dict[str, Any], user_db: dict[str, Any] | None = None) -> None:
         super().__init__(db, user_db)
