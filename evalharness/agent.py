@@ -68,6 +68,9 @@ async def run_agent_loop(
         except ModelError as e:
             if e.fatal:
                 raise
+            if e.is_context_overflow:  # the model's own limit: the episode ends and is scored as it stands
+                episode.stop_reason = "context_length"
+                return
             episode.stop_reason = "error"
             episode.error = SampleError(kind=f"model_error:{e.kind}", message=str(e))
             return

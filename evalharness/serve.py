@@ -122,7 +122,7 @@ def build_app(backend: ModelBackend, model_id: str) -> web.Application:
         try:
             output = await backend.generate(messages, tools, config)
         except ModelError as e:
-            status = 400 if e.kind in ("bad_request", "context_length") else 500
+            status = 400 if e.kind == "bad_request" or e.is_context_overflow else 500
             return _error(status, str(e), "server_error" if status == 500 else "invalid_request_error")
         msg = output.message
         message: dict[str, Any] = {"role": "assistant", "content": msg.content}

@@ -18,6 +18,8 @@ StopReason = Literal[
     "max_tokens",
     "time_limit",
     "model_length",  # the model hit its own generation limit (finish_reason == "length")
+    # the conversation outgrew the model's context window: a limit of the model, scored like the others
+    "context_length",
     "error",
 ]
 

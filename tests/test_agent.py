@@ -295,6 +295,17 @@ async def test_non_fatal_model_error_ends_episode_with_error() -> None:
     assert [m.role for m in episode.messages] == ["user", "assistant", "tool"]
 
 
+async def test_a_conversation_that_outgrows_the_context_ends_and_is_scored_not_errored() -> None:
+    """A model's context window is its own limit, like max_tokens: counting the sample as an infrastructure
+    error would drop it from the mean and flatter models with small windows."""
+    model = ListModel([_assistant(None, ToolCall("a", "noop", {})),
+                       ModelError("context_length", "the prompt has 9000 tokens, more than the model's context length")])
+    episode = _opening()
+    await run_agent_loop(_ctx(model), episode, [NOOP])
+    assert episode.stop_reason == "context_length" and episode.error is None
+    assert [m.role for m in episode.messages] == ["user", "assistant", "tool"]
+
+
 async def test_fatal_model_error_propagates() -> None:
     model = ListModel([ModelError("auth", "invalid API key", fatal=True)])
     episode = _opening()

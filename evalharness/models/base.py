@@ -73,6 +73,14 @@ class ModelError(Exception):
         self.kind = kind
         self.fatal = fatal
 
+    @property
+    def is_context_overflow(self) -> bool:
+        """The prompt no longer fits the model's context window: the model's limit, not a failed call."""
+        return self.kind == CONTEXT_LENGTH
+
+
+CONTEXT_LENGTH = "context_length"  # ModelError.kind of a prompt longer than the model's context window
+
 
 @runtime_checkable
 class ModelBackend(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_random_exponential
 
 from evalharness.errors import ModelUnavailable
-from evalharness.models.base import BackendOptions, CallContext, GenerateConfig, ModelError
+from evalharness.models.base import CONTEXT_LENGTH, BackendOptions, CallContext, GenerateConfig, ModelError
 from evalharness.types import Message, ModelOutput, ToolCall, ToolSpec, Usage
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,13 @@ class _Wait:
         return self._backoff(state)
 
 
+# How servers word a prompt that does not fit the context: OpenAI (context_length_exceeded), vLLM and SGLang
+# ("maximum context length"/"longer than the model's context length"), llama.cpp ("exceeds the available
+# context size"), TGI ("must have less than N tokens")
+_CONTEXT_OVERFLOW = re.compile(r"context_length_exceeded|context (length|size|window)|maximum context"
+                               r"|input validation error: `inputs` tokens", re.I)
+
+
 def _describe(exc: BaseException) -> tuple[str, str]:
     """(kind, one-line message) for an error that ended a sample."""
     if isinstance(exc, openai.APIStatusError):
@@ -84,6 +92,8 @@ def _describe(exc: BaseException) -> tuple[str, str]:
             err = body.get("error", body)
             detail = str(err.get("message", "")) if isinstance(err, dict) else str(err)
         text = f"HTTP {exc.status_code}" + (f": {detail}" if detail else "")
+        if exc.status_code in (400, 413) and _CONTEXT_OVERFLOW.search(detail):
+            return CONTEXT_LENGTH, text
         return ("rate_limit" if exc.status_code == 429 else f"http_{exc.status_code}", text)
     if isinstance(exc, openai.APITimeoutError):
         return "timeout", "request timed out"

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.errors import ConfigError, ModelUnavailable
-from evalharness.models.base import CallContext, GenerateConfig, ModelArgs, ModelError
+from evalharness.models.base import CONTEXT_LENGTH, CallContext, GenerateConfig, ModelArgs, ModelError
 from evalharness.models.toolcall_formats import (
     FORMATS,
     TemplateTraits,
@@ -425,8 +425,8 @@ class BatchEngine:
         if self.max_positions is not None:
             room = self.max_positions - len(prompt)
             if room <= 0:
-                future.set_exception(ModelError(
-                    "context_length", f"the prompt has {len(prompt)} tokens; the model takes at most {self.max_positions}"))
+                future.set_exception(ModelError(CONTEXT_LENGTH, f"the prompt has {len(prompt)} tokens, more than "
+                                                f"the model's context length ({self.max_positions})"))
                 return future
             max_new_tokens = min(max_new_tokens, room)
         stop_ids = frozenset() if ignore_eos else self.eos_ids

@@ -91,6 +91,23 @@ async def test_client_errors_are_not_retried(openai_server: ScriptedOpenAIServer
     assert openai_server.log.chat_requests == 1
 
 
+@pytest.mark.parametrize("message", [
+    "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.",  # vLLM
+    "the request exceeds the available context size, try increasing it",  # llama.cpp server
+    "Requested token count exceeds the model's maximum context length",
+])
+async def test_a_prompt_too_long_for_the_server_is_a_context_overflow(openai_server: ScriptedOpenAIServer,
+                                                                      message: str) -> None:
+    openai_server.inject(Fault("status", 400, body={"error": {"message": message, "type": "invalid_request_error",
+                                                              "code": None}}))
+    backend = make_backend(openai_server.base_url)
+    with pytest.raises(ModelError) as info:
+        await backend.generate(QUESTION, [], GenerateConfig())
+    await backend.aclose()
+    assert info.value.is_context_overflow and not info.value.fatal
+    assert message in str(info.value) and openai_server.log.chat_requests == 1
+
+
 @pytest.mark.parametrize("status", [401, 404])
 async def test_auth_and_unknown_model_errors_are_fatal(openai_server: ScriptedOpenAIServer, status: int) -> None:
     openai_server.inject(Fault("status", status))

@@ -283,9 +283,13 @@ def _build(corpus: Path, fields: dict[str, str], out_dir: Path, dense: bool) -> 
 
 
 def _checksums(out_dir: Path) -> dict[str, str]:
-    """sha256 of every index file: damage that keeps sizes (or tantivy's own metadata) intact is caught."""
+    """sha256 of every index file: damage that keeps sizes (or tantivy's own metadata) intact is caught.
+
+    tantivy's housekeeping files (``.managed.json``, lock files: names starting with a dot) are left out:
+    tantivy may rewrite them when it opens an index, which is no damage; a broken one fails the probe."""
     sums = {}
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "meta.json"):
+    for path in sorted(p for p in out_dir.rglob("*")
+                       if p.is_file() and p.name != "meta.json" and not p.name.startswith(".")):
         h = hashlib.sha256()
         with open(path, "rb") as fh:
             while chunk := fh.read(1 << 20):

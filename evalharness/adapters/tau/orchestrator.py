@@ -64,7 +64,8 @@ class Limits:
 
 @dataclass
 class Conversation:
-    termination: str  # user_stop | max_steps | too_many_errors | agent_error | user_error
+    # user_stop | max_steps | too_many_errors | context_length | time_limit | agent_error | user_error
+    termination: str
     stop_token: str | None
     user_messages: list[Message]
     user_model_calls: int
@@ -187,6 +188,9 @@ async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, poli
             except ModelError as e:
                 if e.fatal:
                     raise
+                if e.is_context_overflow:  # the conversation no longer fits: it ends here, unfinished
+                    episode.stop_reason = "context_length"
+                    return end("context_length")
                 episode.error = SampleError(f"user_model_error:{e.kind}", str(e))
                 return end("user_error")
             state.user_calls += 1
@@ -216,6 +220,9 @@ async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, poli
         except ModelError as e:
             if e.fatal:
                 raise
+            if e.is_context_overflow:
+                episode.stop_reason = "context_length"
+                return end("context_length")
             episode.error = SampleError(f"model_error:{e.kind}", str(e))
             episode.stop_reason = "error"
             return end("agent_error")

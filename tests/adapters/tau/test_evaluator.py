@@ -133,12 +133,13 @@ def people(tasks: list[dict[str, Any]], agent: AgentSteps | None = None,
 
 async def run_tau(out: Path, model: str, *, options: dict[str, Any] | None = None,
                   base_url: str | None = None, epochs: int | None = None, seed: int | None = None,
-                  services: RunServices | None = None,
+                  services: RunServices | None = None, time_limit: float | None = None,
                   ) -> tuple[RunOutcome, dict[tuple[str, int], SampleResult]]:
     """A whole run of the ``tau`` task in this process (runner, store, adapter); results by (task id,
     epoch)."""
     config = RunConfig(model=model, base_url=base_url, suite="tau-test", model_args="max_retries=0",
-                       tasks=[TaskSpec(task="tau", options=options or {})], epochs=epochs, seed=seed)
+                       tasks=[TaskSpec(task="tau", options=options or {})], epochs=epochs, seed=seed,
+                       time_limit=time_limit)
     plan = build_plan(config)
     backend = create_backend(config.model, parse_model_args(config.model_args), base_url=base_url,
                              api_key="x")

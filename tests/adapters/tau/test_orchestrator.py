@@ -9,6 +9,7 @@ real OpenAI-compatible test server over HTTP.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -386,6 +387,31 @@ async def test_without_user_model_the_agents_model_plays_the_user(tmp_path: Path
     assert {b["model"] for b in bodies} == {"agentm"}
     assert sum(1 for b in bodies if is_user_request(b)) == 2
     assert results[("lookup_1", 1)].scores[0].value == 1.0
+
+
+@pytest.mark.parametrize("side", ["agent", "user"])
+async def test_a_conversation_that_outgrows_the_context_scores_0_without_an_error(side: str) -> None:
+    overflow = ModelError("context_length", "the prompt has 9000 tokens, more than the model's context length")
+    agent = turns(say("How can I help?"), then=overflow if side == "agent" else say("Anything else?"))
+    user = turns(say("Hello, what is my balance?"), then=overflow if side == "user" else say("Go on."))
+    episode, score = await through_adapter(role_backend(agent, user), "lookup_1")
+    assert episode.error is None and episode.stop_reason == "context_length"
+    assert score.value == 0.0 and score.details["termination"] == "context_length"
+
+
+async def test_a_time_limit_cuts_the_conversation_and_it_scores_0(tmp_path: Path) -> None:
+    task = TASK["lookup_1"]
+
+    def slow(body: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.3)
+        return {"role": "assistant", "content": "Still thinking about it."}
+
+    with ScriptedOpenAIServer(slow) as server:
+        _, results = await run_tau(tmp_path, "openai:m", base_url=server.base_url, time_limit=1.0,
+                                   options={"domain_dir": str(make_domain(tmp_path, [task]))})
+    result = results[("lookup_1", 1)]
+    assert result.error is None and result.episode.stop_reason == "time_limit"
+    assert result.scores[0].value == 0.0 and result.scores[0].details["termination"] == "time_limit"
 
 
 # --- the user's own tools, and conversations that start from a message history (τ²-bench mock) ---------
