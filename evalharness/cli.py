@@ -332,8 +332,13 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from evalharness.errors import ConfigError
     from evalharness.models import backend_arg_keys, create_backend, parse_model_args, split_model_string
-    from evalharness.serve import serve
+
+    try:
+        from evalharness.serve import serve
+    except ImportError as e:
+        raise ConfigError(f"serve needs the local extra ({e}): pip install 'evalharness[local]'") from None
 
     model_args = parse_model_args(args.model_args, backend_arg_keys(args.model))
     backend = create_backend(args.model, model_args, max_connections=args.max_connections)

@@ -83,18 +83,20 @@ class TauAdapter(TaskAdapter):
     async def run_episode(self, sample: Sample, episode: Episode, ctx: EpisodeContext) -> None:
         task = self._task(sample)
         toolkit = self.domain.new_toolkit(task)
-        episode.artifacts["toolkit"] = toolkit  # before the conversation: a time limit may cut it short
+        # kept before the conversation starts: the run's time limit may cut it short
+        conversation = Conversation()
+        episode.artifacts.update(toolkit=toolkit, conversation=conversation)
         user = self._services.user_model or ctx.backend
-        conversation = await converse(ctx, episode, toolkit, self.domain.policy, task["user_scenario"], user,
-                                      Limits(self.options.max_steps, self.options.max_errors), _history(task))
+        await converse(ctx, episode, toolkit, self.domain.policy, task["user_scenario"], user,
+                       Limits(self.options.max_steps, self.options.max_errors), _history(task), conversation)
         if conversation.termination in ("max_steps", "too_many_errors"):
             episode.stop_reason = "max_turns"
-        episode.artifacts["conversation"] = conversation
 
     async def score(self, sample: Sample, episode: Episode) -> list[Score]:
         task = self._task(sample)
-        # no conversation: the run's --time-limit stopped it (the toolkit holds whatever it had done by then)
-        conversation = episode.artifacts.get("conversation") or Conversation(episode.stop_reason, None, [], 0, 0)
+        conversation: Conversation = episode.artifacts["conversation"]
+        if conversation.termination == "running":  # the run's --time-limit stopped it
+            conversation.termination = episode.stop_reason
         verdicts = await self._nl_verdicts(sample, task, episode)
         reward = evaluate(self.domain, task, episode.artifacts["toolkit"], episode.messages,
                           conversation.by_stop_signal, verdicts)

@@ -64,12 +64,17 @@ class Limits:
 
 @dataclass
 class Conversation:
-    # user_stop | max_steps | too_many_errors | context_length | time_limit | agent_error | user_error
-    termination: str
-    stop_token: str | None
-    user_messages: list[Message]
-    user_model_calls: int
-    user_turns: int  # messages the simulator wrote to the agent (a task's message history not counted)
+    """The user's side of a conversation and how it ended. Filled in as it goes, so a conversation that the
+    run's time limit cuts short still tells what happened up to then (``termination`` stays ``running``)."""
+
+    # running | user_stop | max_steps | too_many_errors | context_length | agent_error | user_error
+    termination: str = "running"
+    stop_token: str | None = None
+    user_view: list[Message] = field(default_factory=list)  # the simulator's view: its own messages are ``assistant``
+    steps: int = 0  # messages and tool calls of both sides, the unit of Limits.max_steps
+    errors: int = 0  # failed tool calls of both sides
+    user_model_calls: int = 0
+    user_turns: int = 0  # messages the simulator wrote to the agent (a task's message history not counted)
     user_tool_calls: list[ToolCallRecord] = field(default_factory=list)  # on the user's own side
 
     @property
@@ -103,20 +108,7 @@ def toolkit_tools(toolkit: Toolkit, side: str = "agent") -> list[Tool]:
     return [make(spec) for spec in toolkit.tool_specs(side)]
 
 
-@dataclass
-class _State:
-    """What both sides see, and the counters the limits apply to."""
-
-    episode: Episode  # the agent's view
-    user_view: list[Message]  # the user simulator's view: its own messages are ``assistant``
-    steps: int = 0
-    errors: int = 0
-    user_calls: int = 0
-    user_turns: int = 0
-    user_tool_log: list[ToolCallRecord] = field(default_factory=list)
-
-
-def start_from_history(state: _State, history: list[dict[str, Any]]) -> str:
+def start_from_history(episode: Episode, conversation: Conversation, history: list[dict[str, Any]]) -> str:
     """Put a task's ``initial_state.message_history`` (τ²-bench's message format) into both views; who
     speaks next (``agent`` or ``user``) follows from its last message, as in τ²-bench."""
     calls_by_id: dict[str, tuple[str, str]] = {}  # call id -> (tool name, requestor)
@@ -128,45 +120,48 @@ def start_from_history(state: _State, history: list[dict[str, Any]]) -> str:
                  for j, c in enumerate(raw.get("tool_calls") or [])]
         content = raw.get("content")
         if role == "assistant":
-            state.episode.messages.append(Message(role="assistant", content=content, tool_calls=calls))
+            episode.messages.append(Message(role="assistant", content=content, tool_calls=calls))
             calls_by_id.update({c.id: (c.name, "assistant") for c in calls})
             if not calls:
-                state.user_view.append(Message(role="user", content=content or ""))
+                conversation.user_view.append(Message(role="user", content=content or ""))
             next_turn = "agent" if calls else "user"
         elif role == "user":
-            state.user_view.append(Message(role="assistant", content=content, tool_calls=calls))
+            conversation.user_view.append(Message(role="assistant", content=content, tool_calls=calls))
             calls_by_id.update({c.id: (c.name, "user") for c in calls})
             if not calls:
-                state.episode.messages.append(Message(role="user", content=content or ""))
+                episode.messages.append(Message(role="user", content=content or ""))
             next_turn = "user" if calls else "agent"
         elif role == "tool":
             call_id = str(raw.get("id") or raw.get("tool_call_id") or "")
             name, requestor = calls_by_id.get(call_id, ("", str(raw.get("requestor") or "assistant")))
             message = Message(role="tool", content=content or "", tool_call_id=call_id, name=name,
                               is_error=bool(raw.get("error")))
-            (state.user_view if requestor == "user" else state.episode.messages).append(message)
+            (conversation.user_view if requestor == "user" else episode.messages).append(message)
             next_turn = "user" if requestor == "user" else "agent"
         else:
             raise DataError(f"message_history[{i}]: unknown role {role!r}; expected user, assistant or tool")
-        state.steps += 1
+        conversation.steps += 1
     return next_turn
 
 
 async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, policy: str, scenario: dict[str, Any],
                    user_backend: ModelBackend, limits: Limits,
-                   history: list[dict[str, Any]] | None = None) -> Conversation:
+                   history: list[dict[str, Any]] | None = None,
+                   conversation: Conversation | None = None) -> Conversation:
     """Run one conversation; ``episode.messages`` is the agent's view of it (system prompt included).
 
-    ``history`` (a task's earlier messages) replaces the greeting: the conversation goes on from there."""
+    ``history`` (a task's earlier messages) replaces the greeting: the conversation goes on from there.
+    ``conversation``, when given, is filled in as the conversation goes (and returned)."""
     agent_tools = {t.name: t for t in toolkit_tools(toolkit, "agent")}
     user_tools = {t.name: t for t in toolkit_tools(toolkit, "user")}
     agent_specs = [t.spec for t in agent_tools.values()]
     user_specs = [t.spec for t in user_tools.values()]
     guidelines = USER_GUIDELINES + (USER_TOOLS_GUIDELINES if user_tools else "")
     episode.messages.append(Message(role="system", content=AGENT_PROMPT.format(policy=policy)))
-    state = _State(episode, [Message(role="system", content=guidelines.format(scenario=describe_scenario(scenario)))])
+    state = conversation if conversation is not None else Conversation()
+    state.user_view.append(Message(role="system", content=guidelines.format(scenario=describe_scenario(scenario))))
     if history:
-        turn = start_from_history(state, history)
+        turn = start_from_history(episode, state, history)
     else:
         episode.messages.append(Message(role="assistant", content=GREETING))
         state.user_view.append(Message(role="user", content=GREETING))
@@ -174,8 +169,8 @@ async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, poli
     user_context = CallContext(ctx.call.sample, ctx.call.epoch, role="user")
 
     def end(termination: str, token: str | None = None) -> Conversation:
-        return Conversation(termination, token, state.user_view, state.user_calls, state.user_turns,
-                            state.user_tool_log)
+        state.termination, state.stop_token = termination, token
+        return state
 
     while True:
         if state.steps >= limits.max_steps:
@@ -193,7 +188,7 @@ async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, poli
                     return end("context_length")
                 episode.error = SampleError(f"user_model_error:{e.kind}", str(e))
                 return end("user_error")
-            state.user_calls += 1
+            state.user_model_calls += 1
             state.steps += 1
             message = reply.message
             if message.tool_calls and user_tools:  # the user acts on its own side, then speaks again
@@ -202,7 +197,7 @@ async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, poli
                 for call in message.tool_calls:
                     tool_message, record = await execute_tool_call(call, user_tools)
                     state.user_view.append(tool_message)
-                    state.user_tool_log.append(record)
+                    state.user_tool_calls.append(record)
                     state.steps += 1
                     state.errors += record.is_error
                 continue

@@ -412,6 +412,7 @@ async def test_a_time_limit_cuts_the_conversation_and_it_scores_0(tmp_path: Path
     result = results[("lookup_1", 1)]
     assert result.error is None and result.episode.stop_reason == "time_limit"
     assert result.scores[0].value == 0.0 and result.scores[0].details["termination"] == "time_limit"
+    assert result.scores[0].details["user_model_calls"] >= 1  # what happened before the cut is kept
 
 
 # --- the user's own tools, and conversations that start from a message history (τ²-bench mock) ---------
