@@ -129,8 +129,8 @@ def print_domain_metrics(summaries: list[DomainSummary], deltas: list[ConditionD
         if parts:
             out.print(f"  {s.domain}: " + " · ".join(parts))
     for d in deltas:
-        out.print(f"  {d.domain}: open-book minus closed-book {d.delta.mean:+.3f} ± "
-                  f"{d.delta.se if d.delta.se is not None else float('nan'):.3f} (paired, n={d.delta.n})")
+        se = f"± {d.delta.se:.3f}" if d.delta.se is not None else "± n/a"  # n = 1: no standard error
+        out.print(f"  {d.domain}: open-book minus closed-book {d.delta.mean:+.3f} {se} (paired, n={d.delta.n})")
 
 
 def print_summary(outcome: RunOutcome) -> None:
