@@ -418,10 +418,7 @@ async def test_a_time_limit_cuts_the_conversation_and_it_scores_0(tmp_path: Path
 # --- the user's own tools, and conversations that start from a message history (τ²-bench mock) ---------
 
 MOCK = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "tau2" / "mock"
-needs_mock = pytest.mark.skipif(not MOCK.is_dir(), reason=f"τ²-bench mock data not found at {MOCK}")
-MOCK_TASKS: dict[str, dict[str, Any]] = (
-    {t["id"]: t for t in json.loads((MOCK / "tasks.json").read_text(encoding="utf-8"))}
-    if MOCK.is_dir() else {})
+MOCK_TASKS: dict[str, dict[str, Any]] = {t["id"]: t for t in json.loads((MOCK / "tasks.json").read_text(encoding="utf-8"))}
 NOTIFICATION = ('[{"notification_id": "notif_1", "message": "Task \'Test task\' has been assigned to you.", '
                 '"status": "unread", "task_id": "task_1"}]')
 
@@ -438,7 +435,6 @@ USER_TOOLS_VERDICT = {"DB": 0.0, "ACTION": 1.0, "ENV_ASSERTION": 1.0}
 USER_TOOLS_DIFF = [{"path": "$.user_db.notifications.notif_1.status", "expected": "unread", "got": "read"}]
 
 
-@needs_mock
 async def test_the_user_acts_on_its_own_side_and_the_agent_never_sees_it() -> None:
     def user(messages: list[Message]) -> Message:
         mine = [m for m in messages if m.role == "assistant"]
@@ -468,7 +464,6 @@ async def test_the_user_acts_on_its_own_side_and_the_agent_never_sees_it() -> No
                                                   "user"]
 
 
-@needs_mock
 async def test_the_user_simulator_gets_its_tools_and_their_guidelines() -> None:
     task = MOCK_TASKS["update_task_with_user_tools"]
     toolkit = load_domain(MOCK).new_toolkit(task)
@@ -492,7 +487,6 @@ async def test_the_user_simulator_gets_its_tools_and_their_guidelines() -> None:
     assert conversation.user_tool_calls[0].is_error and not episode.tool_log
 
 
-@needs_mock
 async def test_a_conversation_goes_on_from_the_tasks_message_history() -> None:
     task = MOCK_TASKS["update_task_with_history_and_env_assertions"]
     history = task["initial_state"]["message_history"]
@@ -517,7 +511,6 @@ async def test_a_conversation_goes_on_from_the_tasks_message_history() -> None:
         ("assistant", history[0]["content"]), ("user", history[3]["content"])]
 
 
-@needs_mock
 async def test_models_that_do_what_each_mock_scenario_asks_get_tau2s_rewards(tmp_path: Path) -> None:
     """Gold replay (``scripted:gold``) cannot reach two mock tasks: their assertions need steps beyond the
     gold actions (the user dismissing a notification with its own tool; the agent finishing a task named only
@@ -586,7 +579,6 @@ def tool_call_message(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         {"id": f"call_{name}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]}
 
 
-@needs_mock
 async def test_tau2_toolkits_answer_a_bad_call_themselves_as_tau2_does() -> None:
     """τ²-bench passes the model's arguments straight to the method: a mistyped id is just not found, a missing
     argument reads as Python's own message; the harness's schema check would word both differently."""
