@@ -181,7 +181,7 @@ async def test_agent_episode_with_the_real_model(backend: TorchLocalBackend) -> 
                          CallContext(sample=sample, epoch=0))
     await adapter.run_episode(sample, episode, ctx)
     assert episode.error is None and episode.stop_reason in ("completed", "max_turns", "model_length")
-    assert 1 <= episode.model_calls <= 2 and episode.usage.output_tokens > 0
+    assert episode.model_calls in (1, 2) and episode.usage.output_tokens > 0
     check_tool_errors(episode)
     scores = await adapter.score(sample, episode)
     assert 0.0 <= scores[0].value <= 1.0
