@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -14,26 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.cli import cli_env, evalharness, start
 from tests.support.openai_server import ScriptedOpenAIServer
-
-
-def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def evalharness(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evalharness", *args], capture_output=True, text=True, timeout=timeout, env=cli_env()
-    )
-
-
-def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "evalharness", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
-    )
 
 
 def free_port() -> int:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from tests.report.simulate import Domain, result, simulate_pair, write_run
-
-
-def evalharness(*args: str, cwd: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    return subprocess.run([sys.executable, "-m", "evalharness", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=cwd)
+from tests.support.cli import evalharness
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> str:

@@ -9,10 +9,8 @@ Everything is real: the `evalharness` command as a subprocess, a real OpenAI-com
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +24,7 @@ from evalharness.models import create_backend, parse_model_args
 from evalharness.runner import build_plan, execute_run, new_run, open_sandboxes
 from evalharness.store import load_run
 from evalharness.types import SampleResult
+from tests.support.cli import evalharness
 from tests.support.openai_server import ScriptedOpenAIServer
 
 
@@ -46,17 +45,6 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 # --- running the command -------------------------------------------------------------------------------
-
-
-def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def evalharness(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "evalharness", *args], capture_output=True, text=True,
-                          timeout=timeout, env=cli_env(), cwd=REPO)
 
 
 def run_ok(*args: str, out: Path) -> Path:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +25,7 @@ from evalharness.models.base import CallContext, GenerateConfig, ModelError
 from evalharness.models.toolcall_formats import parse_reply
 from evalharness.models.torch_local import TorchLocalBackend, embedded_gguf, resolve_checkpoint
 from evalharness.types import Episode, Message, ModelOutput, Sample, ToolSpec
+from tests.support.cli import evalharness, start
 
 MODEL = "hf:smollm2-135m"
 ARGS = "threads=1"  # pytest runs two workers on two cores
@@ -261,12 +260,6 @@ async def test_checkpoint_directory_gives_the_same_tokens(backend: TorchLocalBac
 # ------------------------------------------------------------------------------------------- the real CLI
 
 
-def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    return subprocess.run([sys.executable, "-m", "evalharness", *args], check=False, capture_output=True,
-                          text=True, timeout=timeout, env=env)
-
-
 def samples(out: Path) -> list[dict[str, Any]]:
     (run,) = [p for p in out.iterdir() if p.is_dir()]
     return [orjson.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
@@ -280,18 +273,15 @@ def free_port() -> int:
 
 def test_serve_then_openai_backend_end_to_end(tmp_path: Path) -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "evalharness", "serve", "--model", MODEL, "--port", str(port),
-         "--model-args", f"{ARGS},max_new_tokens=24", "--max-connections", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    server = start("serve", "--model", MODEL, "--port", str(port), "--model-args", f"{ARGS},max_new_tokens=24",
+                   "--max-connections", "4")
     try:
         assert server.stdout is not None
         line = server.stdout.readline()  # printed once the model is loaded and the port is bound
         assert f"http://127.0.0.1:{port}/v1" in line, (line, server.poll())
-        proc = cli("run", "--model", "openai:smollm2", "--base-url", f"http://127.0.0.1:{port}/v1",
-                   "--task", "calculator", "--opt", "count=2", "--max-turns", "3", "--out", str(tmp_path),
-                   "--no-progress", "--no-report")
+        proc = evalharness("run", "--model", "openai:smollm2", "--base-url", f"http://127.0.0.1:{port}/v1",
+                           "--task", "calculator", "--opt", "count=2", "--max-turns", "3", "--out", str(tmp_path),
+                           "--no-progress", "--no-report")
         assert proc.returncode == 0, proc.stderr
         results = samples(tmp_path)
         assert len(results) == 2 and all(r["error"] is None for r in results)
@@ -306,8 +296,8 @@ def test_serve_then_openai_backend_end_to_end(tmp_path: Path) -> None:
 
 
 def test_run_without_model_uses_the_embedded_one(tmp_path: Path) -> None:
-    proc = cli("run", "--task", "calculator", "--opt", "count=1", "--max-turns", "1", "--model-args",
-               f"{ARGS},max_tokens=8,temperature=0", "--out", str(tmp_path), "--no-progress", "--no-report")
+    proc = evalharness("run", "--task", "calculator", "--opt", "count=1", "--max-turns", "1", "--model-args",
+                       f"{ARGS},max_tokens=8,temperature=0", "--out", str(tmp_path), "--no-progress", "--no-report")
     assert proc.returncode == 0, proc.stderr
     assert "no --model given: using the embedded model hf:smollm2-135m" in proc.stderr
     (result,) = samples(tmp_path)

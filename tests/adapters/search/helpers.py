@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -30,18 +28,6 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any] | str | bytes]) -> Pat
              for row in rows]
     path.write_bytes(b"".join(line + b"\n" for line in lines))
     return path
-
-
-def cli_env() -> dict[str, str]:
-    """The environment as the test set it (EVALHARNESS_CACHE included), without OpenAI settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def evalharness(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "evalharness", *args], check=False, capture_output=True,
-                          text=True, timeout=timeout, env=env or cli_env(), cwd=REPO)
 
 
 def flat(text: str) -> str:

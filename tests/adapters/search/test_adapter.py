@@ -20,12 +20,12 @@ from tests.adapters.search.helpers import (
     HOTPOT_CORPUS,
     HOTPOT_QUESTIONS,
     error_lines,
-    evalharness,
     flat,
     read_jsonl,
     run_dirs,
     write_jsonl,
 )
+from tests.support.cli import evalharness
 from tests.support.openai_server import ScriptedOpenAIServer
 
 BUILTIN_QS = read_jsonl(BUILTIN_QUESTIONS)

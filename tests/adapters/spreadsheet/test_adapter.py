@@ -26,7 +26,6 @@ from tests.adapters.spreadsheet.support import (
     assert_one_line_error,
     docker_lock,
     entry,
-    evalharness,
     file_lock,
     only_run_dir,
     run_dirs,
@@ -34,6 +33,7 @@ from tests.adapters.spreadsheet.support import (
     write_cases,
     write_dataset,
 )
+from tests.support.cli import evalharness
 from tests.support.openai_server import ScriptedOpenAIServer
 
 DATA = {1: [1, 2, 3], 2: [10, 20, 30, 40], 3: [7, 8, 9]}  # column A of each case; the answer is B = 2 * A

@@ -22,11 +22,11 @@ from evalharness.types import SampleResult
 from tests.adapters.spreadsheet.support import (
     REAL_DATASET,
     assert_one_line_error,
-    evalharness,
     only_run_dir,
     real_entries,
     run_dirs,
 )
+from tests.support.cli import evalharness
 
 CASES = (1, 2, 3)
 

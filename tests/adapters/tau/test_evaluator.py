@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,8 @@ from evalharness.models import create_backend, parse_model_args
 from evalharness.runner import RunOutcome, build_plan, execute_run, new_run
 from evalharness.store import load_run
 from evalharness.types import Message, SampleResult, ToolCall
+from tests.support.cli import cli_env
+from tests.support.cli import evalharness as run_cli
 from tests.support.openai_server import ScriptedOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -42,16 +42,11 @@ USER_PREFIX = "You are simulating a customer"
 
 # --- helpers shared by the tau test modules -------------------------------------------------------------
 
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "EVALHARNESS_"))}
-    env.update(PYTHONUNBUFFERED="1", COLUMNS="250", EVALHARNESS_CACHE=str(tmp_path / "cache"))
-    return env
-
-
 def evalharness(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The real command, in its own process."""
-    return subprocess.run([sys.executable, "-m", "evalharness", *args], check=False, capture_output=True,
-                          text=True, timeout=timeout, env=cli_env(tmp_path))
+    """The real command, in its own process, with wide tables and a cache of its own under ``tmp_path``."""
+    env = {k: v for k, v in cli_env().items() if not k.startswith("EVALHARNESS_")}
+    env.update(COLUMNS="250", EVALHARNESS_CACHE=str(tmp_path / "cache"))
+    return run_cli(*args, timeout=timeout, env=env)
 
 
 def run_results(out: Path) -> list[dict[str, Any]]:
