@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evalharness.budget import SampleBudget
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError
 from evalharness.tools import Tool, execute_tool_call
 from evalharness.types import Episode, Message, SampleError
@@ -24,11 +25,16 @@ if TYPE_CHECKING:
 @dataclass(slots=True, frozen=True)
 class Limits:
     """Per-sample limits. ``max_turns`` counts model calls; ``token_limit`` counts input + output tokens
-    over the whole episode; ``time_limit`` is wall-clock seconds (enforced by the runner)."""
+    over the whole episode; ``time_limit`` counts seconds of the sample's own work, its waits for a shared
+    local model or a sandbox left out (enforced by the runner through the sample's budget)."""
 
     max_turns: int = 30
     token_limit: int | None = None
     time_limit: float | None = None
+
+    def budget(self) -> SampleBudget:
+        """A fresh budget for one sample under these limits."""
+        return SampleBudget(self.time_limit, self.max_turns, self.token_limit)
 
 
 @dataclass(slots=True)

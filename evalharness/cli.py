@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evalharness import __version__
+from evalharness.cli_parsing import CommandLineParser, global_flags, integer, port, positive_float, positive_int
 from evalharness.errors import ConfigError, EvalHarnessError
 
 log = logging.getLogger("evalharness")
@@ -25,32 +25,13 @@ RESUME_FIXED = ("model", "suite", "task", "opt", "model_args", "limit", "epochs"
                 "user_model", *TASK_OPTION_FLAGS)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="evalharness", description="Evaluate LLM checkpoints on agentic benchmarks, per domain."
+    from evalharness.models import DEFAULT_MODEL, DEFAULT_MODEL_DESCRIPTION
+
+    parser = CommandLineParser(
+        prog="evalharness", description="Evaluate LLM checkpoints on agentic benchmarks, per domain.",
+        parents=[global_flags(False)],
     )
-    parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="evaluate a model on a suite or a task")
@@ -71,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--condition", choices=["open-book", "closed-book"], help="search: with or without tools")
     what.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], help="search: retrieval method")
     what.add_argument("--domain-dir", help="tau: a τ²-bench domain directory (tasks.json, db.json, policy.md)")
-    what.add_argument("--limit", type=_positive_int, help="at most N samples per task")
-    what.add_argument("--epochs", "--trials", type=_positive_int, dest="epochs",
+    what.add_argument("--limit", type=positive_int, help="at most N samples per task")
+    what.add_argument("--epochs", "--trials", type=positive_int, dest="epochs",
                       help="run every sample K times (default 1); the summary adds pass@K and pass^K")
     model = run.add_argument_group("model")
-    model.add_argument("--model", help="BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold")
+    model.add_argument("--model", help="BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold "
+                                       f"(default: {DEFAULT_MODEL}, the embedded {DEFAULT_MODEL_DESCRIPTION})")
     model.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     model.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY; any value works for local servers)")
     model.add_argument("--model-args", metavar="K=V,...", help="temperature, top_p, max_tokens, seed, stop, timeout, max_retries...")
@@ -83,17 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--judge-base-url", help="endpoint of the judge (default: --base-url)")
     model.add_argument("--user-model", help="tau: the user simulator's model (default: the agent's model)")
     sched = run.add_argument_group("scheduling and limits")
-    sched.add_argument("--max-samples", type=_positive_int, help="samples in flight at once (default 32)")
-    sched.add_argument("--max-connections", type=_positive_int, help="concurrent requests to the model (default 32)")
-    sched.add_argument("--seed", type=int, help="run seed: derives a per-sample generation seed")
-    sched.add_argument("--max-turns", type=_positive_int, help="model calls per sample (default 30)")
-    sched.add_argument("--token-limit", type=_positive_int, help="input+output tokens per sample")
-    sched.add_argument("--time-limit", type=_positive_float, help="wall-clock seconds per sample")
+    sched.add_argument("--max-samples", type=positive_int, help="samples in flight at once (default 32)")
+    sched.add_argument("--max-connections", type=positive_int, help="concurrent requests to the model (default 32)")
+    sched.add_argument("--seed", type=integer, help="run seed: derives a per-sample generation seed")
+    sched.add_argument("--max-turns", type=positive_int, help="model calls per sample (default 30)")
+    sched.add_argument("--token-limit", type=positive_int, help="input+output tokens per sample")
+    sched.add_argument("--time-limit", type=positive_float,
+                       help="seconds of each sample's own work (waits for a place in a local model's batch "
+                            "or for a sandbox do not count)")
     box = run.add_argument_group("sandboxes (where model-written code runs)")
     box.add_argument("--sandbox", choices=["auto", "docker", "local"],
                      help="docker: isolated containers; local: subprocesses, NOT isolated; "
                           "auto (default): docker when an engine answers, else local with a warning")
-    box.add_argument("--max-sandboxes", type=_positive_int, help="sandboxes alive at once, per image (default 8)")
+    box.add_argument("--max-sandboxes", type=positive_int, help="sandboxes alive at once, per image (default 8)")
     store = run.add_argument_group("run directory")
     store.add_argument("--out", default="runs", type=Path, help="parent folder of run directories (default runs/)")
     store.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
@@ -106,11 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="show built-in suites and tasks with their sample counts")
 
     serve = sub.add_parser("serve", help="serve a model (e.g. a local hf: checkpoint) as an OpenAI-compatible API")
-    serve.add_argument("--model", default="hf:smollm2-135m", help="BACKEND:NAME to serve (default hf:smollm2-135m)")
+    serve.add_argument("--model", default=DEFAULT_MODEL, help=f"BACKEND:NAME to serve (default {DEFAULT_MODEL})")
     serve.add_argument("--model-args", metavar="K=V,...", help="as for run, e.g. device=cpu,dtype=float32,batch_size=16")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    serve.add_argument("--port", type=port, default=8000, help="TCP port (default 8000; 0 picks a free one)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--max-connections", type=_positive_int, default=16,
+    serve.add_argument("--max-connections", type=positive_int, default=16,
                        help="requests batched together (default 16)")
 
     score = sub.add_parser("score", help="score existing outputs without running a model")
@@ -136,14 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--domain-dir", type=Path, help="τ²-bench domain directory (default: built-in bikeshop)")
     validate.add_argument("--dump-states", type=Path, metavar="OUT",
                           help="write each task's final DB after gold replay as OUT/<task_id>.json")
+    validate.add_argument("--split", metavar="NAME", help="check only this split of split_tasks.json")
 
     sandbox = sub.add_parser("sandbox", help="build, inspect and clean up the Docker sandbox images")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
     build = sandbox_sub.add_parser("build", help="build the sandbox images (skips up-to-date ones)")
     build.add_argument("images", nargs="*", help="image names (default: all)")
     build.add_argument("--force", action="store_true", help="rebuild even when up to date")
-    sandbox_sub.add_parser("status", help="engine reachable? images present? our containers running?")
-    sandbox_sub.add_parser("cleanup", help="remove every container evalharness made, also after a crash")
+    sandbox_sub.add_parser("status", help="engine reachable? images present? containers of which runs?")
+    cleanup = sandbox_sub.add_parser("cleanup",
+                                     help="remove the containers of runs that were killed or crashed")
+    cleanup.add_argument("--all", action="store_true",
+                         help="remove every evalharness container, those of runs still going included")
 
     from evalharness.report_cli import add_report_parsers
 
@@ -152,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # help, --version, or a usage error (already printed)
+        return int(e.code or 0)
     _configure_logging(args.debug)
     try:
         if args.command == "run":
@@ -176,9 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return sandbox_command(args)
     except EvalHarnessError as e:
-        from evalharness.display import console
-
-        console.print(f"[red]error:[/red] {e}" if e.exit_code != 130 else f"[yellow]{e}[/yellow]", soft_wrap=True)
+        _print_error(e)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -190,6 +179,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_error(error: EvalHarnessError) -> None:
+    """One ``error:`` line per line of the message (a file with several problems lists each); the text
+    comes from the user's files and data, so it is printed literally, never as markup."""
+    from rich.text import Text
+
+    from evalharness.console_text import literal
+    from evalharness.display import console
+
+    if error.exit_code == 130:
+        console.print(literal(error, style="yellow"), soft_wrap=True)
+        return
+    for line in str(error).splitlines() or [""]:
+        console.print(Text.assemble(("error:", "red"), " ", literal(line)), soft_wrap=True)
 
 
 def _configure_logging(debug: bool) -> None:
@@ -214,10 +218,20 @@ def _attach_run_log(path: Path) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from evalharness.config import RunConfig, Suite, resolve_suite, task_from_cli
+    from rich.text import Text
+
+    from evalharness.config import RunConfig, option_flag, recorded_run, resolve_suite, task_from_cli
+    from evalharness.console_text import literal
     from evalharness.display import RunProgress, console, print_summary
-    from evalharness.models import backend_arg_keys, create_backend, parse_model_args
+    from evalharness.models import (
+        DEFAULT_MODEL,
+        DEFAULT_MODEL_DESCRIPTION,
+        backend_arg_keys,
+        create_backend,
+        parse_model_args,
+    )
     from evalharness.adapters import RunServices
+    from evalharness.report_cli import require_run_dir
     from evalharness.runner import (
         build_plan,
         check_resumable,
@@ -228,7 +242,7 @@ async def _run(args: argparse.Namespace) -> int:
         open_user_model,
         setup_adapters,
     )
-    from evalharness.store import RunDir
+    from evalharness.store import RunDir, check_manifest
 
     overrides: dict[str, Any] = {
         k: v for k, v in (("base_url", args.base_url), ("max_samples", args.max_samples),
@@ -240,28 +254,23 @@ async def _run(args: argparse.Namespace) -> int:
         fixed = [f"--{name.replace('_', '-')}" for name in RESUME_FIXED if getattr(args, name) not in (None, [])]
         if fixed:
             raise ConfigError(f"--resume continues the recorded configuration; drop {', '.join(fixed)}")
-        run_dir = RunDir.open(args.resume)
-        manifest = run_dir.read_manifest()
-        config = RunConfig.model_validate({**manifest["config"], **overrides})
-        suite = Suite(**manifest["suite"], tasks=config.tasks)
+        run_dir = RunDir.open(require_run_dir(args.resume))
+        manifest = check_manifest(run_dir.read_manifest(), run_dir.manifest_path)
+        config, suite = recorded_run(manifest, str(run_dir.manifest_path), overrides)
     else:
         if args.retry_errors:
             raise ConfigError("--retry-errors goes with --resume RUN_DIR")
-        if args.model is None:
-            from evalharness.models import DEFAULT_MODEL
-
-            args.model = DEFAULT_MODEL
-            console.print(f"no --model given: using the embedded model {DEFAULT_MODEL} (SmolLM2-135M-Instruct on CPU)")
         if (args.suite is None) == (args.task is None):
             raise ConfigError("pass exactly one of --suite NAME_OR_FILE and --task NAME (see `evalharness list`)")
         named = _named_task_options(args)
         if (args.opt or named) and args.task is None:
-            flags = ", ".join(["--opt"] * bool(args.opt)
-                              + [f"--{'field' if k == 'fields' else k.replace('_', '-')}" for k in named])
-            raise ConfigError(f"{flags} go(es) with --task; in a suite, put task options under `options:`")
+            flags = ["--opt"] * bool(args.opt) + [option_flag(k) for k in named]
+            raise ConfigError(f"{', '.join(flags)} {'goes' if len(flags) == 1 else 'go'} with --task; "
+                              "in a suite, put task options under `options:`")
+        _check_model_strings(args)
         suite = resolve_suite(args.suite) if args.suite else task_from_cli(args.task, args.opt, named)
         config = RunConfig(
-            model=args.model,
+            model=args.model or DEFAULT_MODEL,
             model_args=args.model_args,
             suite=suite.name,
             tasks=suite.tasks,
@@ -279,6 +288,8 @@ async def _run(args: argparse.Namespace) -> int:
     plan = build_plan(config)
     if run_dir is not None:
         check_resumable(run_dir, plan)
+    elif args.model is None:
+        console.print(f"no --model given: using the embedded model {DEFAULT_MODEL} ({DEFAULT_MODEL_DESCRIPTION})")
     backend = create_backend(
         config.model, model_args, base_url=config.base_url, api_key=args.api_key,
         max_connections=config.max_connections,
@@ -298,7 +309,7 @@ async def _run(args: argparse.Namespace) -> int:
         if run_dir is None:
             run_dir = new_run(config, suite, plan, backend, args.out)
         _attach_run_log(run_dir.log_path)
-        console.print(f"run directory: {run_dir.path}")
+        console.print(Text.assemble("run directory: ", literal(run_dir.path)))
         progress = None if args.no_progress else RunProgress(f"{suite.name} · {config.model}")
         stats_box: list[Any] = []
 
@@ -342,14 +353,19 @@ async def _serve(args: argparse.Namespace) -> int:
 
     model_args = parse_model_args(args.model_args, backend_arg_keys(args.model))
     backend = create_backend(args.model, model_args, max_connections=args.max_connections)
-    await serve(backend, split_model_string(args.model)[1], args.host, args.port)
+    try:
+        await serve(backend, split_model_string(args.model)[1], args.host, args.port)
+    except OSError as e:  # the address: taken, not ours, or a host name that does not resolve
+        raise ConfigError(f"cannot serve on {args.host}:{args.port}: {e.strerror or e}") from None
     return 0
 
 
 async def _score_spreadsheet(args: argparse.Namespace) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     from evalharness.adapters.spreadsheet.rescore import rescore
+    from evalharness.console_text import literal
     from evalharness.display import out, summary_table
     from evalharness.report.aggregate import summarize_by_domain
     from evalharness.store import RunDir
@@ -378,44 +394,47 @@ async def _score_spreadsheet(args: argparse.Namespace) -> int:
             why = first["error"] or (f"{first['mismatches'][0]['sheet']}!{first['mismatches'][0]['cell']}: "
                                      f"expected {first['mismatches'][0]['expected']!r}, "
                                      f"got {first['mismatches'][0]['got']!r}" if first["mismatches"] else "-")
-        table.add_row(r.sample_id, r.scores[0].details["instruction_type"],
+        table.add_row(literal(r.sample_id), literal(r.scores[0].details["instruction_type"]),
                       f"{sum(c['passed'] for c in cases)}/{len(cases)}", f"{r.scores[0].value:.2f}",
-                      f"{r.scores[1].value:.0f}", why[:80])
+                      f"{r.scores[1].value:.0f}", literal(why[:80]))
     out.print(table)
     out.print(summary_table(summarize_by_domain(results)))
     hard = sum(r.scores[1].value for r in results) / len(results)
     out.print(f"hard restriction (all cases pass): {hard:.3f} over {len(results)} tasks")
-    out.print(f"run directory: [bold]{run_dir.path}[/bold]")
+    out.print(Text.assemble("run directory: ", literal(run_dir.path, style="bold")))
     return 0
 
 
 def _tau_validate(args: argparse.Namespace) -> int:
     from evalharness.adapters.tau.validate import validate_domain
+    from evalharness.console_text import literal
     from evalharness.display import out
     from evalharness.resources import builtin_tasks_dir
 
     directory = args.domain_dir or builtin_tasks_dir() / "tau" / "bikeshop"
-    checks = validate_domain(directory, args.dump_states)
+    checks = validate_domain(directory, args.dump_states, args.split)
     bad = [c for c in checks if not c.ok]
     for c in bad:
         failed = [f"env assertion {a} does not hold after the gold actions (it needs steps they do not contain)"
                   for a in c.failed_assertions]
-        out.print(f"task {c.task_id}: " + "; ".join(c.errors + failed))
-    out.print(f"{directory}: {len(checks) - len(bad)}/{len(checks)} tasks replay their gold actions cleanly"
-              + (f"; states written to {args.dump_states}" if args.dump_states else ""))
+        out.print(literal(f"task {c.task_id}: " + "; ".join(c.errors + failed)))
+    out.print(literal(f"{directory}: {len(checks) - len(bad)}/{len(checks)} tasks replay their gold actions cleanly"
+                      + (f"; states written to {args.dump_states}" if args.dump_states else "")))
     return 1 if bad else 0
 
 
 def _index_build(args: argparse.Namespace) -> int:
     from evalharness.adapters.search.index import open_or_build
+    from evalharness.console_text import literal
     from evalharness.display import out
     from evalharness.resources import builtin_tasks_dir
 
     corpus = args.corpus or builtin_tasks_dir() / "search" / "corpus.jsonl"
     report = open_or_build(corpus, _field_map(args.field), args.retriever, rebuild=args.rebuild)
     how = "found in the cache" if report.cache_hit else f"built in {report.seconds:.1f}s"
-    out.print(f"index of {corpus}: {report.index.documents:,} documents, {report.size_bytes / 1e6:.1f} MB, {how}")
-    out.print(f"path: {report.index.path}")
+    out.print(literal(f"index of {corpus}: {report.index.documents:,} documents, "
+                      f"{report.size_bytes / 1e6:.1f} MB, {how}"))
+    out.print(literal(f"path: {report.index.path}"))
     return 0
 
 
@@ -427,6 +446,16 @@ def _field_map(pairs: list[str]) -> dict[str, str]:
             raise ConfigError(f"--field {pair!r} is not of the form TASK_FIELD=DATA_FIELD")
         fields[key.strip()] = value.strip()
     return fields
+
+
+def _check_model_strings(args: argparse.Namespace) -> None:
+    """Every model string of the run, checked before anything loads, each error naming its own flag."""
+    from evalharness.models import split_model_string
+
+    for flag, model in (("--model", args.model), ("--judge-model", args.judge_model),
+                        ("--user-model", args.user_model)):
+        if model is not None:
+            split_model_string(model, flag)
 
 
 def _named_task_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -442,6 +471,7 @@ def _list() -> int:
 
     from evalharness.adapters import adapter_names, get_adapter_class
     from evalharness.config import RunConfig, builtin_suites, load_suite_file
+    from evalharness.console_text import literal
     from evalharness.display import out
     from evalharness.runner import build_plan
 
@@ -452,7 +482,7 @@ def _list() -> int:
         suite = load_suite_file(path)
         plan = build_plan(RunConfig(model="scripted:gold", suite=name, tasks=suite.tasks))
         parts = ", ".join(f"{t.name} ({len(t.samples)} × {t.epochs})" for t in plan.tasks)
-        suites.add_row(name, suite.description, parts, str(plan.total))
+        suites.add_row(*map(literal, (name, suite.description, parts, plan.total)))
     tasks = Table(title="Tasks (adapters)", title_justify="left")
     for col in ("task", "description", "options"):
         tasks.add_column(col)
@@ -460,7 +490,7 @@ def _list() -> int:
         cls = get_adapter_class(name)
         options = ", ".join(f"{k}={f.get_default(call_default_factory=True)!r}"
                             for k, f in cls.Options.model_fields.items())
-        tasks.add_row(name, cls.description, options or "-")
+        tasks.add_row(*map(literal, (name, cls.description, options or "-")))
     out.print(suites)
     out.print(tasks)
     return 0

@@ -13,10 +13,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from evalharness.adapters import AdapterOptions, get_adapter_class
+from evalharness.adapters import AdapterOptions, TaskAdapter, adapter_names, get_adapter_class
 from evalharness.agent import Limits
+from evalharness.datasets import decode_utf8
 from evalharness.errors import ConfigError
 from evalharness.resources import builtin_suites_dir
+from evalharness.suggest import did_you_mean
 
 
 class TaskSpec(BaseModel):
@@ -121,68 +123,200 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return text or "(top level)"
 
 
-def _validation_error(where: str, lines: dict[tuple[Any, ...], int] | None, err: ValidationError, prefix=()) -> str:
-    first = err.errors()[0]
-    loc = prefix + tuple(first["loc"])
-    place = f"{where}:{_line_of(lines, loc)}" if lines is not None else where
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    more = len(err.errors()) - 1
-    return f"{place}: {_format_loc(loc)}: {message}" + (f" (and {more} more problem(s))" if more else "")
+Problem = tuple[int, str]  # (line, message): messages are shown in file order
+
+
+def _place(where: str, lines: dict[tuple[Any, ...], int] | None, loc: tuple[Any, ...]) -> tuple[int, str]:
+    """The line of ``loc`` (0 without line numbers) and the ``file:line`` prefix of its messages."""
+    if lines is None:
+        return 0, where
+    line = _line_of(lines, loc)
+    return line, f"{where}:{line}"
+
+
+def _validation_problems(where: str, lines: dict[tuple[Any, ...], int] | None, err: ValidationError,
+                         prefix: tuple[Any, ...] = ()) -> list[Problem]:
+    problems = []
+    for error in err.errors():
+        loc = prefix + tuple(error["loc"])
+        line, place = _place(where, lines, loc)
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append((line, f"{place}: {_format_loc(loc)}: {message}"))
+    return problems
+
+
+def problems_error(problems: list[Problem]) -> ConfigError:
+    """One error listing every problem, one per line in file order, so a user fixes them in one pass."""
+    return ConfigError("\n".join(message for _, message in sorted(problems, key=lambda p: p[0])))
+
+
+_UNCLOSED = ("while parsing a flow", "while scanning a quoted scalar")
+
+
+def _yaml_problem(where: str, e: yaml.MarkedYAMLError) -> str:
+    """PyYAML notices an unclosed bracket or quote, or a key without its colon, only lines later; the
+    message points at the line where the user has to look."""
+    problem = e.problem or e.context or "cannot parse"
+    at, opened = e.problem_mark, e.context_mark
+    if at is None:
+        return f"{where}: not valid YAML: {problem}"
+    if opened is not None and opened.line != at.line and e.context:
+        if e.context.startswith(_UNCLOSED) and opened.buffer is not None:
+            opener = opened.buffer[opened.pointer]
+            return (f"{where}:{opened.line + 1}: not valid YAML: the {opener!r} at column "
+                    f"{opened.column + 1} is never closed (line {at.line + 1}: {problem})")
+        if e.context == "while scanning a simple key":
+            return (f"{where}:{opened.line + 1}: not valid YAML: {problem} after the key at column "
+                    f"{opened.column + 1}")
+    return f"{where}:{at.line + 1}: not valid YAML: {problem}"
+
+
+def _parse_yaml(text: str, where: str) -> tuple[yaml.Node | None, Any]:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        raise ConfigError(_yaml_problem(where, e)) from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise ConfigError(f"{where}:{line}: not valid YAML: {e.reason} "
+                          f"(#x{e.character:04x} at column {column})") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML: {' '.join(str(e).split())}") from None
+
+
+def _duplicate_keys(node: yaml.Node, path: tuple[Any, ...], where: str) -> list[Problem]:
+    """Keys given twice in one mapping: YAML loaders keep the last value without a word, so a setting the
+    user wrote would be silently ignored."""
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[tuple[str, Any], int] = {}
+        for key_node, value_node in node.value:
+            key = path + (key_node.value,)
+            line = key_node.start_mark.line + 1
+            identity = (key_node.tag, key_node.value)
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if identity in first_line:
+                    problems.append((line, f"{where}:{line}: {_format_loc(key)}: duplicate key "
+                                           f"(first on line {first_line[identity]}); keep one"))
+                else:
+                    first_line[identity] = line
+            problems += _duplicate_keys(value_node, key, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems += _duplicate_keys(item, path + (i,), where)
+    return problems
+
+
+def _read_suite_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read suite file: {e.strerror}") from None
+    return decode_utf8(data, str(path), ConfigError)
 
 
 def load_suite_file(path: Path) -> Suite:
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{where}: cannot read suite file: {e.strerror}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"{where}{line}: not valid YAML: {problem}") from None
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _key_lines(node, (), lines)
-    if not isinstance(data, dict):
+    node, data = _parse_yaml(_read_suite_text(path), where)
+    if not isinstance(data, dict) or node is None:
         raise ConfigError(f"{where}:1: a suite file must be a mapping with a `tasks` list")
-    try:
-        suite = SuiteFile.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(_validation_error(where, lines, e)) from None
-    for i, spec in enumerate(suite.tasks):
-        validate_task_options(spec, where, lines, ("tasks", i))
+    lines: dict[tuple[Any, ...], int] = {}
+    _key_lines(node, (), lines)
+    problems = _duplicate_keys(node, (), where) + _suite_problems(data, where, lines)
+    if problems:
+        raise problems_error(problems)
+    suite = SuiteFile.model_validate(data)
+    for spec in suite.tasks:
         spec.limit = spec.limit or suite.limit
         spec.epochs = spec.epochs or suite.epochs
+    return Suite(name=suite.name or path.stem, description=suite.description, path=where, tasks=suite.tasks)
+
+
+def _suite_problems(data: dict[str, Any], where: str, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    """Everything wrong with a suite at once: its keys, each task entry, each task's options, its names."""
+    try:
+        suite: SuiteFile | None = SuiteFile.model_validate(data)
+        problems: list[Problem] = []
+    except ValidationError as e:
+        suite, problems = None, _validation_problems(where, lines, e)
+    entries = data.get("tasks")
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        try:
+            spec = TaskSpec.model_validate(entry)
+        except ValidationError:
+            continue  # already among the suite's problems
+        problems += _task_option_problems(spec, where, lines, ("tasks", i))
+    if suite is not None:
+        problems += _duplicate_name_problems(suite, where, lines)
+    return problems
+
+
+def _duplicate_name_problems(suite: SuiteFile, where: str,
+                             lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    problems = []
     names = [t.run_name for t in suite.tasks]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise ConfigError(
-                f"{where}:{_line_of(lines, ('tasks', i))}: tasks[{i}]: a task named {name!r} is listed twice; "
-                "give each entry a distinct `name`"
-            )
-    return Suite(name=suite.name or path.stem, description=suite.description, path=where, tasks=suite.tasks)
+            line, place = _place(where, lines, ("tasks", i))
+            problems.append((line, f"{place}: tasks[{i}]: a task named {name!r} is listed twice; "
+                                   "give each entry a distinct `name`"))
+    return problems
+
+
+def _task_option_problems(spec: TaskSpec, where: str, lines: dict[tuple[Any, ...], int] | None,
+                          prefix: tuple[Any, ...] = ()) -> list[Problem]:
+    try:
+        adapter_cls = get_adapter_class(spec.task)
+    except ConfigError as e:
+        line, place = _place(where, lines, prefix + ("task",))
+        return [(line, f"{place}: {_format_loc(prefix + ('task',))}: {e}")]
+    try:
+        adapter_cls.Options.model_validate(spec.options)
+    except ValidationError as e:
+        return _validation_problems(where, lines, e, prefix + ("options",) if prefix else ())
+    return []
 
 
 def validate_task_options(
     spec: TaskSpec, where: str, lines: dict[tuple[Any, ...], int] | None, prefix: tuple[Any, ...] = ()
 ) -> AdapterOptions:
-    """Check ``spec.options`` against its adapter's option model; errors point at the offending key."""
+    """Check ``spec.options`` against its adapter's option model; errors point at the offending keys."""
+    problems = _task_option_problems(spec, where, lines, prefix)
+    if problems:
+        raise problems_error(problems)
+    return get_adapter_class(spec.task).Options.model_validate(spec.options)
+
+
+class _RecordedTask(BaseModel):
+    """What resume needs of each task entry of a manifest."""
+
+    name: str
+    fingerprint: str
+
+
+def recorded_run(manifest: dict[str, Any], where: str, overrides: dict[str, Any]) -> tuple[RunConfig, Suite]:
+    """The configuration and the suite a run recorded (``manifest`` passed ``store.check_manifest``), with
+    ``overrides`` applied, for resume. Every problem names the manifest and the field: a manifest edited by
+    hand or written by another tool must not end in a traceback."""
     try:
-        adapter_cls = get_adapter_class(spec.task)
-    except ConfigError as e:
-        place = f"{where}:{_line_of(lines, prefix + ('task',))}" if lines is not None else where
-        raise ConfigError(f"{place}: {_format_loc(prefix + ('task',))}: {e}") from None
-    try:
-        return adapter_cls.Options.model_validate(spec.options)
+        config = RunConfig.model_validate({**manifest["config"], **overrides})
     except ValidationError as e:
-        options_loc = prefix + ("options",) if lines is not None else ()
-        raise ConfigError(_validation_error(where, lines, e, options_loc)) from None
+        raise problems_error(_validation_problems(where, None, e, ("config",))) from None
+    problems = [p for i, spec in enumerate(config.tasks)
+                for p in _task_option_problems(spec, where, None, ("config", "tasks", i))]
+    for i, task in enumerate(manifest["tasks"]):
+        try:
+            _RecordedTask.model_validate(task)
+        except ValidationError as e:
+            problems += _validation_problems(where, None, e, ("tasks", i))
+    try:
+        suite = Suite.model_validate({**manifest["suite"], "tasks": config.tasks})
+    except ValidationError as e:
+        problems += _validation_problems(where, None, e, ("suite",))
+    if problems:
+        raise problems_error(problems)
+    return config, suite
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -200,7 +334,8 @@ def resolve_suite(ref: str) -> Suite:
     known = builtin_suites()
     if ref not in known:
         names = ", ".join(known) or "none"
-        raise ConfigError(f"unknown suite {ref!r}: not a file, and the built-in suites are: {names}")
+        raise ConfigError(f"--suite: unknown suite {ref!r}{did_you_mean(ref, known)}; it is not a file, and "
+                          f"the built-in suites are: {names}")
     return load_suite_file(known[ref])
 
 
@@ -218,8 +353,40 @@ def parse_opts(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
+def option_flag(key: str) -> str:
+    """The command-line flag that sets task option ``key`` (``python_tool`` -> ``--python-tool``)."""
+    return "--field" if key == "fields" else f"--{key.replace('_', '-')}"
+
+
 def task_from_cli(task: str, opts: list[str], named: dict[str, Any] | None = None) -> Suite:
-    """A one-task suite from ``--task`` with ``--opt`` pairs and the named option flags (``--dataset``...)."""
-    spec = TaskSpec(task=task, options={**parse_opts(opts), **(named or {})})
-    validate_task_options(spec, "--opt", None)
+    """A one-task suite from ``--task`` with ``--opt`` pairs and the named option flags (``--dataset``...).
+    Every problem is listed, each under the flag that set the option."""
+    named = named or {}
+    spec = TaskSpec(task=task, options={**parse_opts(opts), **named})
+    options_model = _cli_adapter_class(task).Options
+    try:
+        options_model.model_validate(spec.options)
+    except ValidationError as e:
+        known = list(options_model.model_fields)
+        raise ConfigError("\n".join(_cli_option_problem(task, error, set(named), known)
+                                    for error in e.errors())) from None
     return Suite(name=task, description=f"task {task} from the command line", path=None, tasks=[spec])
+
+
+def _cli_adapter_class(task: str) -> type[TaskAdapter]:
+    known = adapter_names()
+    if task not in known:
+        raise ConfigError(f"--task: unknown task {task!r}{did_you_mean(task, known)}; known tasks: {', '.join(known)}")
+    return get_adapter_class(task)
+
+
+def _cli_option_problem(task: str, error: Any, named: set[str], known: list[str]) -> str:
+    """One problem of ``--task``'s options, under the flag that set the option."""
+    key = str(error["loc"][0]) if error["loc"] else ""
+    unknown = error["type"] == "extra_forbidden"
+    if key in named:
+        flag = option_flag(key)
+        return f"{flag}: does not apply to task {task!r}" if unknown else f"{flag}: {error['msg']}"
+    if unknown:
+        return f"--opt: {key}: unknown key{did_you_mean(key, known)}"
+    return f"--opt: {_format_loc(tuple(error['loc']))}: {error['msg']}"

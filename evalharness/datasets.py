@@ -7,6 +7,7 @@ the file, the line or record, and the field.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalharness.errors import DataError
+from evalharness.errors import DataError, EvalHarnessError
 
 LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
@@ -50,16 +51,28 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, value
 
 
+def decode_utf8(data: bytes, where: str, error: type[EvalHarnessError] = DataError) -> str:
+    """UTF-8 text without its byte-order mark. Bad bytes raise ``error`` naming the line and column, since
+    an editor that saved in another encoding shows nothing wrong and the user must find the character."""
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = body.rfind(b"\n", 0, e.start) + 1
+        line = body.count(b"\n", 0, e.start) + 1
+        column = len(body[line_start:e.start].decode("utf-8")) + 1
+        raise error(f"{where}:{line}: not UTF-8 text (byte 0x{body[e.start]:02x} at column {column}); "
+                    "save the file as UTF-8") from None
+
+
 def read_json(path: Path) -> Any:
     """A whole JSON file; a missing file, bad bytes or bad JSON is a DataError naming the file (and line)."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        return json.loads(decode_utf8(Path(path).read_bytes(), str(path)))
     except FileNotFoundError:
         raise DataError(f"{path} does not exist") from None
     except OSError as e:
         raise DataError(f"{path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
 

@@ -13,9 +13,11 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
+from evalharness.console_text import literal
 from evalharness.report.aggregate import ConditionDelta, DomainSummary
-from evalharness.report.stats import Estimate
+from evalharness.report.stats import SCORE_INTERVAL, Estimate
 from evalharness.runner import RunOutcome, RunStats
 
 # Logs and CI consoles are not terminals; rich would wrap tables at 80 columns there.
@@ -25,6 +27,33 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 def _fmt_tokens(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}k" if n >= 10_000 else str(n)
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def activity(stats: RunStats) -> str:
+    """What is in progress. A local model on a CPU can take minutes per call: its tokens generated so far show
+    the run moving before any call returns; for a remote model, the calls in flight and tokens answered."""
+    mean = stats.mean_score
+    generated = stats.generated_tokens() if stats.generated_tokens is not None else None
+    tokens = (f"{_fmt_tokens(generated)} tokens generated" if generated is not None
+              else f"tokens {_fmt_tokens(stats.tokens)}")
+    return (f"running {stats.running} · calls {stats.model_calls} done, {stats.calls_in_flight} in flight · "
+            f"{tokens} · errors {stats.errors} · score {'-' if mean is None else f'{mean:.3f}'}")
+
+
+def progress_line(stats: RunStats, now: float) -> str:
+    """The plain progress line (logs, CI): completed samples, :func:`activity`, elapsed time and the ETA once
+    a sample of this session has finished (elapsed time per finished sample times the samples left)."""
+    completed = stats.already_done + stats.done
+    elapsed = max(0.0, now - stats.started)
+    eta = _fmt_duration(elapsed / stats.done * (stats.total - completed)) if stats.done else "-"
+    return f"{completed}/{stats.total} · {activity(stats)} · {_fmt_duration(elapsed)} elapsed · ETA {eta}"
 
 
 class RunProgress:
@@ -40,7 +69,7 @@ class RunProgress:
     def attach(self, stats: RunStats) -> None:
         if console.is_terminal:
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
+                TextColumn("{task.description}", style="bold", markup=False),  # names the model: literal
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[info]}"),
@@ -62,17 +91,11 @@ class RunProgress:
         last_log = time.monotonic()
         while True:
             completed = stats.already_done + stats.done
-            mean = stats.mean_score
-            info = (
-                f"running {stats.running} · errors {stats.errors} · "
-                f"score {'-' if mean is None else f'{mean:.3f}'} · calls {stats.model_calls} · "
-                f"tokens {_fmt_tokens(stats.tokens)}"
-            )
-            if self._progress is not None and bar is not None:
-                self._progress.update(bar, completed=completed, info=info)
+            if self._progress is not None and bar is not None:  # the bar has its own elapsed and ETA columns
+                self._progress.update(bar, completed=completed, info=activity(stats))
             elif time.monotonic() - last_log >= self._log_every:
                 last_log = time.monotonic()
-                console.print(f"{self._title}: {completed}/{stats.total} · {info}")
+                console.print(literal(f"{self._title}: {progress_line(stats, last_log)}"), soft_wrap=True)
             await asyncio.sleep(self._refresh)
 
     async def close(self, stats: RunStats | None = None) -> None:
@@ -96,9 +119,9 @@ def _estimate(est: Estimate) -> tuple[str, str]:
 def summary_table(summaries: list[DomainSummary]) -> Table:
     """Mean over samples of the per-sample mean over epochs (mean@K when K > 1), and pass@K."""
     with_pass = any(s.pass_at_k is not None for s in summaries)
-    table = Table(title="Scores by domain (mean ± standard error, 95% CI)", title_justify="left")
-    columns = ["domain", "score", "95% CI", *(["pass@k ± SE"] if with_pass else []), "n", "epochs", "errors",
-               "model calls", "tokens"]
+    table = Table(title=f"Scores by domain (mean ± standard error, {SCORE_INTERVAL})", title_justify="left")
+    columns = ["domain", "score", SCORE_INTERVAL, *(["pass@k ± SE"] if with_pass else []), "n", "epochs",
+               "errors", "limits hit", "model calls", "tokens"]
     for name in columns:
         table.add_column(name, justify="left" if name == "domain" else "right", no_wrap=True)
     for s in summaries:
@@ -106,10 +129,24 @@ def summary_table(summaries: list[DomainSummary]) -> Table:
         passed = []
         if with_pass:
             passed = [f"@{s.epochs}: {_estimate(s.pass_at_k)[0]}" if s.pass_at_k is not None else "-"]
-        errors = f"[red]{s.errors}[/red]" if s.errors else "0"
-        table.add_row(s.domain, score, ci, *passed, str(s.score.n), str(s.epochs), errors, str(s.model_calls),
-                      _fmt_tokens(s.input_tokens + s.output_tokens))
+        errors = Text(str(s.errors), style="red" if s.errors else "")
+        table.add_row(literal(s.domain), score, ci, *passed, str(s.score.n), str(s.epochs), errors,
+                      _limits_hit(s), str(s.model_calls), _fmt_tokens(s.input_tokens + s.output_tokens))
     return table
+
+
+def _limits_hit(s: DomainSummary) -> Text:
+    """How many samples each limit ended (stop reasons come from the run directory: printed literally)."""
+    hit = s.limits_hit
+    text = ", ".join(f"{reason} {n}" for reason, n in hit.items()) or "-"
+    return literal(text, style="yellow" if s.limit_warning else "")
+
+
+def print_limit_warnings(summaries: list[DomainSummary]) -> None:
+    """One line per domain where most samples ended at a limit, so that its score is not read as the model's."""
+    for s in summaries:
+        if s.limit_warning:
+            out.print(literal(f"⚠ {s.domain}: {s.limit_warning}", style="yellow"))
 
 
 def _fmt(est: Estimate) -> str:
@@ -127,19 +164,21 @@ def print_domain_metrics(summaries: list[DomainSummary], deltas: list[ConditionD
         if s.calibration_error is not None:
             parts.append(f"calibration error (ECE) {s.calibration_error:.3f}")
         if parts:
-            out.print(f"  {s.domain}: " + " · ".join(parts))
+            out.print(literal(f"  {s.domain}: " + " · ".join(parts)))
     for d in deltas:
         se = f"± {d.delta.se:.3f}" if d.delta.se is not None else "± n/a"  # n = 1: no standard error
-        out.print(f"  {d.domain}: open-book minus closed-book {d.delta.mean:+.3f} {se} (paired, n={d.delta.n})")
+        out.print(literal(f"  {d.domain}: open-book minus closed-book {d.delta.mean:+.3f} {se} "
+                          f"(paired, n={d.delta.n})"))
 
 
 def print_summary(outcome: RunOutcome) -> None:
     out.print(summary_table(outcome.summaries))
+    print_limit_warnings(outcome.summaries)
     print_domain_metrics(outcome.summaries, outcome.deltas)
     errors = sum(s.errors for s in outcome.summaries)
-    note = f" · [red]{errors} errored sample(s) not scored[/red]" if errors else ""
-    out.print(
-        f"{outcome.ran} sample(s) run this session, {outcome.total} in the run, "
-        f"wall time {outcome.wall_seconds:.1f}s{note}"
-    )
-    out.print(f"run directory: [bold]{outcome.run_dir.path}[/bold]")
+    line = Text(f"{outcome.ran} sample(s) run this session, {outcome.total} in the run, "
+                f"wall time {outcome.wall_seconds:.1f}s")
+    if errors:
+        line.append(f" · {errors} errored sample(s) not scored", style="red")
+    out.print(line)
+    out.print(Text.assemble("run directory: ", literal(outcome.run_dir.path, style="bold")))

@@ -10,29 +10,25 @@ import argparse
 import sys
 from pathlib import Path
 
+from evalharness.cli_parsing import number_that, positive_float
 from evalharness.errors import EvalHarnessError
 
 DEFAULT_REPORTS = Path("reports")
 
 
 def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text} must lie between 0 and 1")
-    return value
+    return number_that(text, "lie between 0 and 1", lambda value: 0.0 < value < 1.0)
 
 
 def _drop(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text} must lie in [0, 1): a drop in score points, e.g. 0.02")
-    return value
+    return number_that(text, "lie in [0, 1): a drop in score points, e.g. 0.02", lambda value: 0.0 <= value < 1.0)
+
+
+def require_run_dir(path: Path) -> Path:
+    """``path``, if there is anything at all; what is wrong with something that is there the loaders say."""
+    if not path.exists():
+        raise EvalHarnessError(f"no run directory at {path}")
+    return path
 
 
 def _domains(text: str) -> list[str]:
@@ -54,7 +50,7 @@ def add_report_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore
     report.add_argument("--max-drop", type=_drop, default=0.02, help="drop shown as the gate line in the forest "
                                                                      "plot (default 0.02)")
     report.add_argument("--title", help="title of the report")
-    report.add_argument("--max-size", type=float, default=9.5, metavar="MB",
+    report.add_argument("--max-size", type=positive_float, default=9.5, metavar="MB",
                         help="size budget of the file; long transcripts are cut to fit (default 9.5)")
     _stat_options(report)
 
@@ -97,8 +93,9 @@ def _console():  # type: ignore[no-untyped-def]
 def _report(args: argparse.Namespace) -> int:
     from evalharness.report.html import default_report_path, write_report
 
-    out = args.out or default_report_path(args.runs, DEFAULT_REPORTS)
-    result = write_report(args.runs, out, alpha=args.alpha, max_drop=args.max_drop, test=args.test,
+    runs = [require_run_dir(run) for run in args.runs]
+    out = args.out or default_report_path(runs, DEFAULT_REPORTS)
+    result = write_report(runs, out, alpha=args.alpha, max_drop=args.max_drop, test=args.test,
                           title=args.title, budget=int(args.max_size * 1e6))
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -120,18 +117,20 @@ def _compare(args: argparse.Namespace) -> int:
     )
     from evalharness.report.load import load_scores
 
-    base = load_scores(args.baseline, "baseline", with_results=False)
-    cand = load_scores(args.candidate, "candidate", with_results=False)
+    base = load_scores(require_run_dir(args.baseline), "baseline", with_results=False)
+    cand = load_scores(require_run_dir(args.candidate), "candidate", with_results=False)
     comparison = compare_runs(base, cand, alpha=args.alpha, test=args.test, domains=args.domains)
     if args.format == "json":
         sys.stdout.write(orjson.dumps(comparison_json(comparison), option=orjson.OPT_INDENT_2).decode() + "\n")
     elif args.format == "markdown":
         sys.stdout.write(comparison_markdown(comparison))
     else:
+        from evalharness.console_text import literal
+
         console = _console()
         console.print(comparison_table(comparison))
         for line in comparison_text_footer(comparison):
-            console.print(line, markup=False)
+            console.print(literal(line))
     return 0
 
 
@@ -141,8 +140,8 @@ def _gate(args: argparse.Namespace) -> int:
     from evalharness.report.load import load_scores
 
     try:
-        base = load_scores(args.baseline, "baseline", with_results=False)
-        cand = load_scores(args.candidate, "candidate", with_results=False)
+        base = load_scores(require_run_dir(args.baseline), "baseline", with_results=False)
+        cand = load_scores(require_run_dir(args.candidate), "candidate", with_results=False)
         result = gate(compare_runs(base, cand, alpha=args.alpha, test=args.test, domains=args.domains),
                       args.mode, args.max_drop)
     except EvalHarnessError as e:

@@ -21,25 +21,29 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from evalharness import __version__
 from evalharness.adapters import RunServices, TaskAdapter, dataset_fingerprint, get_adapter_class
 from evalharness.agent import EpisodeContext
+from evalharness.budget import LimitReached, current_budget
 from evalharness.config import RunConfig, Suite
 from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted
 from evalharness.models import backend_arg_keys
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError, parse_model_args
+from evalharness.ownership import ProcessIdentity
 from evalharness.report.aggregate import ConditionDelta, DomainSummary, condition_deltas, summarize_by_domain
 from evalharness.sandboxes.base import SandboxError, SandboxLimits
 from evalharness.sandboxes.manager import SandboxManager, resolve_mode
-from evalharness.store import RunDir, iter_sample_dicts, latest_by_key
+from evalharness.store import RUNNING, RunDir, iter_sample_dicts, latest_by_key
 from evalharness.types import Episode, Message, ModelOutput, Sample, SampleError, SampleResult, ToolSpec
 
 if TYPE_CHECKING:
     from evalharness.scoring.judge import Judge
 
 log = logging.getLogger(__name__)
+
+HARD_STOP_SECONDS = 15.0  # what a second signal may spend removing containers before the process exits
 
 
 @dataclass(slots=True)
@@ -123,9 +127,12 @@ class RunStats:
     errors: int = 0
     scored: int = 0
     score_sum: float = 0.0
-    model_calls: int = 0
-    tokens: int = 0
+    model_calls: int = 0  # answered calls
+    calls_in_flight: int = 0  # calls sent and not answered yet (those queued for a local model included)
+    tokens: int = 0  # input + output tokens of the answered calls
     started: float = field(default_factory=time.monotonic)
+    # tokens generated so far, those of unanswered calls included, when the backend counts them (a local model)
+    generated_tokens: Callable[[], int] | None = None
 
     @property
     def mean_score(self) -> float | None:
@@ -133,7 +140,8 @@ class RunStats:
 
 
 class _CountingBackend:
-    """Counts model calls and tokens for the live display as they happen."""
+    """Counts model calls and tokens for the live display as they happen, and holds each sample's own calls
+    (not the user simulator's) to its turn and token limits, whichever loop makes them."""
 
     def __init__(self, inner: ModelBackend, stats: RunStats) -> None:
         self._inner = inner
@@ -144,9 +152,20 @@ class _CountingBackend:
     async def generate(
         self, messages: list[Message], tools: list[ToolSpec], config: GenerateConfig, context: CallContext | None = None
     ) -> ModelOutput:
-        out = await self._inner.generate(messages, tools, config, context)
+        budget = current_budget()
+        if context is not None and context.role != "agent":
+            budget = None  # the user simulator's and judges' calls are not the sample's own turns
+        if budget is not None:
+            budget.check_model_call()
+        self._stats.calls_in_flight += 1
+        try:
+            out = await self._inner.generate(messages, tools, config, context)
+        finally:
+            self._stats.calls_in_flight -= 1
         self._stats.model_calls += 1
         self._stats.tokens += out.usage.total_tokens
+        if budget is not None:
+            budget.record_model_call(out.usage.total_tokens)
         return out
 
     async def check(self) -> None:
@@ -168,6 +187,14 @@ class RunOutcome:
     summaries: list[DomainSummary]
     deltas: list[ConditionDelta]
     wall_seconds: float
+
+
+def _generated_tokens_counter(backend: ModelBackend) -> Callable[[], int] | None:
+    """Tokens the backend generates from now on, when it counts them as it goes (``generated_tokens``)."""
+    if not hasattr(backend, "generated_tokens"):
+        return None
+    start = backend.generated_tokens
+    return lambda: backend.generated_tokens - start
 
 
 def _git_revision() -> str | None:
@@ -274,8 +301,14 @@ def open_user_model(config: RunConfig, api_key: str | None) -> ModelBackend | No
 
 
 def check_resumable(run_dir: RunDir, plan: Plan) -> None:
-    """Refuse to resume onto data that changed since the run started: the results would mix two datasets."""
-    recorded = {t["name"]: t["fingerprint"] for t in run_dir.read_manifest().get("tasks", [])}
+    """Refuse to resume a run that a live process is running (two writers would run every pending sample
+    twice), or onto data that changed since the run started (the results would mix two datasets)."""
+    manifest = run_dir.read_manifest()
+    owner = ProcessIdentity.from_dict(manifest.get("owner"))
+    if manifest.get("status") == RUNNING and owner is not None and owner.state() == "alive":
+        raise EvalHarnessError(f"cannot resume {run_dir.path}: {owner.describe()} is running it now; "
+                               "stop that process first, or wait for it to finish")
+    recorded = {t["name"]: t["fingerprint"] for t in manifest.get("tasks", [])}
     for t in plan.tasks:
         if recorded.get(t.name) != t.fingerprint:
             raise EvalHarnessError(
@@ -297,11 +330,14 @@ async def execute_run(
     adapters_ready: bool = False,
 ) -> RunOutcome:
     """Run every planned item not yet in the store. Raises RunInterrupted on SIGINT/SIGTERM and
-    RunAborted on an error that would fail every sample; what finished is on disk in both cases.
-    ``sandboxes`` (from ``open_sandboxes``) stays the caller's to close."""
+    RunAborted on an error that would fail every sample; what finished is on disk in both cases. A second
+    signal records the run as interrupted, removes its containers and exits the process (130) at once.
+    ``sandboxes`` (from ``open_sandboxes``) stays the caller's to close; an interrupted run closes them
+    already, while a second signal is still handled."""
     if sandboxes is None and plan.sandbox_images():
         raise EvalHarnessError("this run's tasks execute code: open their sandboxes with open_sandboxes()")
     repaired = run_dir.repair_tail()
+    run_dir.set_aside_damaged_lines()
     records = latest_by_key(iter_sample_dicts(run_dir.samples_path))
     done_keys = {k for k, d in records.items() if not (retry_errors and d.get("error"))}
     pending = deque(item for item in plan.items(config.seed) if (item.task, item.sample.id, item.epoch) not in done_keys)
@@ -314,16 +350,22 @@ async def execute_run(
     if repaired:
         log.warning("the previous session ended mid-write; its incomplete last line was dropped")
 
-    session: dict[str, Any] = {"started_at": time.time(), "pending": len(pending), "pid": os.getpid()}
+    owner = ProcessIdentity.current()
+    session: dict[str, Any] = {"started_at": time.time(), "pending": len(pending), "pid": owner.pid,
+                               "host": owner.host, "status": RUNNING}
     if sandboxes is not None:
         session["sandbox"] = sandboxes.describe()
-    run_dir.update_manifest(status="running")
+        sandboxes.label_run(run_dir.path.name, str(run_dir.path.resolve()))
+    abandoned = run_dir.begin_session(session, owner)
+    if abandoned is not None:
+        log.warning("the previous session of this run (pid %s) ended without recording how: it was killed or "
+                    "crashed; its unfinished samples run again", abandoned.get("pid", "unknown"))
     counting = _CountingBackend(backend, stats)
+    stats.generated_tokens = _generated_tokens_counter(backend)
     generate = parse_model_args(config.model_args, backend_arg_keys(config.model)).generate
     writer = run_dir.writer()
     fatal: list[ModelError] = []
     workers: list[asyncio.Task[None]] = []
-    interrupted = asyncio.Event()
 
     async def run_item(item: WorkItem) -> None:
         episode = Episode()
@@ -332,14 +374,16 @@ async def execute_run(
                              run_dir.artifacts_dir(item.task, item.sample.id, item.epoch))
         started_at, t0 = time.time(), time.perf_counter()
         error: SampleError | None = None
-        timeout = asyncio.timeout(config.time_limit)
+        budget = ctx.limits.budget()
         try:
-            async with timeout:
+            async with budget.running():
                 await item.adapter.run_episode(item.sample, episode, ctx)
         except TimeoutError:
-            if not timeout.expired():
+            if not budget.timed_out:
                 raise
             episode.stop_reason = "time_limit"
+        except LimitReached as e:
+            episode.stop_reason = e.reason
         except ModelError as e:
             if e.fatal:
                 raise
@@ -355,8 +399,8 @@ async def execute_run(
             try:
                 scores = await item.adapter.score(item.sample, episode)
             except Exception as e:
-                log.exception("scoring %s/%s failed", item.task, item.sample.id)
                 error = SampleError("scorer_error", f"{type(e).__name__}: {e}")
+                _log_sample_failure("scoring", item, error)
         result = SampleResult(
             task=item.task,
             sample_id=item.sample.id,
@@ -393,44 +437,48 @@ async def execute_run(
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # a bug in an adapter must cost one sample, not the run
-                log.exception("sample %s/%s failed", item.task, item.sample.id)
-                await writer.append(_internal_error(item, e))
+                result = _internal_error(item, e)
+                _log_sample_failure("running", item, result.error)
+                await writer.append(result)
                 stats.done += 1
                 stats.errors += 1
             finally:
                 stats.running -= 1
 
-    def on_signal() -> None:
-        if interrupted.is_set():
-            os._exit(130)  # second signal: leave now; finished lines are already on disk
-        interrupted.set()
+    def record_end(status: str) -> None:
+        session.update(finished_at=time.time(), finished=stats.done, status=status)
+        run_dir.end_session(session)
+
+    def stop() -> None:
+        log.warning("interrupted: saving what finished and removing the sandboxes; "
+                    "interrupt again to stop at once")
         for w in workers:
             w.cancel()
 
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, on_signal)
-            installed.append(sig)
+    def stop_now() -> NoReturn:
+        if session["status"] == RUNNING:
+            record_end("interrupted")
+        _stop_now(run_dir, sandboxes)
+
     if on_start is not None:
         on_start(stats)
     t_start = time.perf_counter()
-    try:
-        if not adapters_ready:
-            await setup_adapters(plan, services or RunServices())
-        workers.extend(asyncio.create_task(worker()) for _ in range(min(config.max_samples, len(pending)) or 0))
-        await asyncio.gather(*workers, return_exceptions=True)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        await writer.close()
-        await asyncio.gather(*(t.adapter.teardown() for t in plan.tasks), return_exceptions=True)
-        wall = time.perf_counter() - t_start
-        status = "failed" if fatal else "interrupted" if interrupted.is_set() or pending else "complete"
-        session.update(finished_at=time.time(), finished=stats.done, status=status)
-        manifest = run_dir.read_manifest()
-        run_dir.update_manifest(status=status, sessions=[*manifest.get("sessions", []), session])
+    with _SignalHandlers(stop, stop_now) as signals:
+        try:
+            if not adapters_ready:
+                await setup_adapters(plan, services or RunServices())
+            if not signals.received:
+                count = min(config.max_samples, len(pending))
+                workers.extend(asyncio.create_task(worker()) for _ in range(count))
+            await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            await writer.close()
+            await asyncio.gather(*(t.adapter.teardown() for t in plan.tasks), return_exceptions=True)
+            wall = time.perf_counter() - t_start
+            status = "failed" if fatal else "interrupted" if signals.received or pending else "complete"
+            record_end(status)
+        if signals.received and sandboxes is not None:
+            await sandboxes.close()  # here, where a second signal still stops at once (closing again is harmless)
     if fatal:
         raise RunAborted(f"model error: {fatal[0]} — the run stopped; fix it and resume with "
                          f"`evalharness run --resume {run_dir.path}`")
@@ -446,6 +494,50 @@ async def execute_run(
                       condition_deltas(results), wall)
 
 
+class _SignalHandlers:
+    """SIGINT, SIGTERM and SIGHUP while a run is in progress: the first calls ``stop`` (a clean stop: workers
+    cancelled, finished samples saved, sandboxes removed), any later one ``stop_now``."""
+
+    def __init__(self, stop: Callable[[], None], stop_now: Callable[[], NoReturn]) -> None:
+        self.received = False
+        self._stop = stop
+        self._stop_now = stop_now
+        self._installed: list[signal.Signals] = []
+
+    def _on_signal(self) -> None:
+        if self.received:
+            self._stop_now()
+        self.received = True
+        self._stop()
+
+    def __enter__(self) -> _SignalHandlers:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal)
+                self._installed.append(sig)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._installed:
+            loop.remove_signal_handler(sig)
+
+
+def _stop_now(run_dir: RunDir, sandboxes: SandboxManager | None) -> NoReturn:
+    """A second signal: whoever sent it will not wait for a clean stop (the run is recorded as interrupted
+    already). Say how to resume, remove the containers within a bounded time, and exit."""
+    from evalharness.console_text import literal
+    from evalharness.display import console
+
+    console.show_cursor(True)  # a progress bar hides it, and will not get to show it again
+    message = f"interrupted again: stopping now; resume with: evalharness run --resume {run_dir.path}"
+    console.print(literal(message, style="yellow"), soft_wrap=True)
+    if sandboxes is not None:
+        sandboxes.remove_before_exit(HARD_STOP_SECONDS)
+    os._exit(RunInterrupted.exit_code)
+
+
 async def setup_adapters(plan: Plan, services: RunServices) -> None:
     """Every task's shared resources (indexes...). The CLI calls this before making the run directory, so a
     task that cannot start costs nothing and leaves nothing behind."""
@@ -459,6 +551,14 @@ async def setup_adapter(adapter: TaskAdapter, services: RunServices) -> None:
         raise
     except Exception as e:
         raise EvalHarnessError(f"task {adapter.name}: setup failed: {type(e).__name__}: {e}") from e
+
+
+def _log_sample_failure(stage: str, item: WorkItem, error: SampleError | None) -> None:
+    """One line for the console (the error is recorded on the sample too); the traceback with --debug."""
+    kind, message = (error.kind, error.message) if error else ("internal", "")
+    log.error("%s %s/%s failed (%s): %s; recorded on the sample, --debug shows the traceback",
+              stage, item.task, item.sample.id, kind, message.splitlines()[0][:300] if message else "")
+    log.debug("traceback of %s/%s", item.task, item.sample.id, exc_info=True)
 
 
 def _internal_error(item: WorkItem, exc: BaseException) -> SampleResult:

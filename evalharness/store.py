@@ -15,14 +15,15 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
 from evalharness.errors import EvalHarnessError
+from evalharness.ownership import ProcessIdentity
 from evalharness.types import SampleResult
 
 if TYPE_CHECKING:
@@ -32,10 +33,15 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"
+DAMAGED_SAMPLES = "samples.damaged.jsonl"
 LOG = "run.log"
 FORMAT_VERSION = 1
+RUNNING = "running"
+ABANDONED = "abandoned"
 
 Key = tuple[str, str, int]
+T = TypeVar("T")
+MAX_DAMAGED_SHOWN = 10
 
 
 def _dumps(data: Any, pretty: bool = False) -> bytes:
@@ -163,6 +169,26 @@ class RunDir:
         write_json_atomic(self.manifest_path, manifest)
         return manifest
 
+    def begin_session(self, session: dict[str, Any], owner: ProcessIdentity) -> dict[str, Any] | None:
+        """Record ``session`` as the last one, running, with ``owner`` as the run's owner. A session still
+        marked running was abandoned -- its process died before it could record how it ended (kill -9, a
+        crash, a power cut) -- and is recorded so and returned."""
+        manifest = self.read_manifest()
+        sessions = list(manifest.get("sessions", []))
+        abandoned = None
+        if manifest.get("status") == RUNNING:
+            last = sessions.pop() if sessions and sessions[-1].get("status") == RUNNING else {}
+            abandoned = {**last, "status": ABANDONED}
+            sessions.append(abandoned)
+        self.update_manifest(status=RUNNING, owner=owner.to_dict(), sessions=[*sessions, session])
+        return abandoned
+
+    def end_session(self, session: dict[str, Any]) -> None:
+        """Record how the last session ended: ``session["status"]`` becomes the run's status."""
+        sessions = self.read_manifest().get("sessions", [])
+        self.update_manifest(status=session["status"], owner=None, sessions=[*sessions[:-1], session])
+
+
     def repair_tail(self) -> int:
         """Cut off a half-written last line left by a crash; returns the bytes removed."""
         path = self.samples_path
@@ -191,21 +217,201 @@ class RunDir:
         log.warning("dropped an incomplete last line (%d bytes) from %s", size - new_size, path)
         return size - new_size
 
+    def set_aside_damaged_lines(self) -> list[DamagedLine]:
+        """Move complete lines that are not results (a hand edit, another tool's output, disk damage) to
+        ``samples.damaged.jsonl``, so that a resumed run can go on: every valid line stays, byte for byte and
+        in order, and the samples of the damaged ones are simply missing, so they run again. The samples
+        file is replaced atomically, so a crash leaves either the old or the new file."""
+        path = self.samples_path
+        damaged = list(_damaged_lines(path, read_result))
+        if not damaged:
+            return []
+        numbers = {d.number for d in damaged}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        aside_path = self.path / DAMAGED_SAMPLES
+        with open(path, "rb") as source, open(tmp, "wb") as kept, open(aside_path, "ab") as aside:
+            for number, line in enumerate(source, start=1):
+                (aside if number in numbers else kept).write(line)
+            for fh in (aside, kept):
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_directory(self.path)
+        for d in damaged:
+            log.warning("%s:%d: not a result line (%s); moved to %s, its sample runs again",
+                        path, d.number, d.problem, DAMAGED_SAMPLES)
+        return damaged
+
     def writer(self) -> SampleWriter:
         return SampleWriter(self.samples_path)
 
 
-def iter_sample_dicts(path: Path) -> Iterator[dict[str, Any]]:
-    """Every complete line of a samples file; a damaged line is skipped with a warning naming it."""
+@dataclass(frozen=True, slots=True)
+class DamagedLine:
+    number: int  # from 1
+    problem: str
+
+
+class LineProblem(ValueError):
+    """Why a complete line of samples.jsonl is not a result."""
+
+
+_RESULT_FIELDS = (("task", str), ("sample_id", str), ("epoch", int), ("domain", str))
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+_EXPECTED = {str: "text", int: "an integer", float: "a number", dict: "an object", list: "a list"}
+
+
+def _field_problem(container: dict[str, Any], key: str, kind: type, where: str = "",
+                   required: bool = True) -> str | None:
+    """What is wrong with ``container[key]`` (missing, or not of type ``kind``), or None."""
+    if key not in container or (container[key] is None and not required):
+        return f"{where}{key}: missing" if required else None
+    value = container[key]
+    number = kind is float and isinstance(value, int)
+    if isinstance(value, bool) or not (isinstance(value, kind) or number):
+        return f"{where}{key}: expected {_EXPECTED[kind]}, got {_json_type(value)}"
+    return None
+
+
+def _is_result(record: Any) -> bool:
+    """The check of ``record_problem`` for the common case, a valid line: exact types (what JSON parsing
+    gives), about a microsecond a line, so the report's pass over 100k lines hardly notices it."""
+    if type(record) is not dict:
+        return False
+    get = record.get
+    if not (type(get("task")) is str and type(get("sample_id")) is str and type(get("epoch")) is int
+            and type(get("domain")) is str):
+        return False
+    scores, error, episode = get("scores"), get("error"), get("episode")
+    if scores is not None:
+        if type(scores) is not list:
+            return False
+        for score in scores:
+            if type(score) is not dict or type(score.get("value")) not in (int, float) \
+                    or type(score.get("domain")) is not str:
+                return False
+    if error is not None and (type(error) is not dict or type(error.get("kind")) is not str
+                              or type(error.get("message")) is not str):
+        return False
+    return episode is None or type(episode) is dict
+
+
+def record_problem(record: Any) -> str | None:
+    """What makes a parsed samples.jsonl line unusable as a result (None when it is usable): the fields every
+    reader relies on."""
+    if _is_result(record):
+        return None
+    if not isinstance(record, dict):
+        return f"expected an object, got {_json_type(record)}"
+    for key, kind in _RESULT_FIELDS:
+        if problem := _field_problem(record, key, kind):
+            return problem
+    if problem := (_field_problem(record, "scores", list, required=False)
+                   or _field_problem(record, "error", dict, required=False)
+                   or _field_problem(record, "episode", dict, required=False)):
+        return problem
+    for i, score in enumerate(record.get("scores") or ()):
+        if not isinstance(score, dict):
+            return f"scores[{i}]: expected an object, got {_json_type(score)}"
+        if problem := (_field_problem(score, "value", float, f"scores[{i}].")
+                       or _field_problem(score, "domain", str, f"scores[{i}].")):
+            return problem
+    error = record.get("error")
+    if error is not None:
+        return _field_problem(error, "kind", str, "error.") or _field_problem(error, "message", str, "error.")
+    return None
+
+
+def read_record(line: bytes, parse: Callable[[bytes], Any] = orjson.loads) -> dict[str, Any]:
+    """A line parsed and checked; LineProblem says why it is not a result."""
+    try:
+        record = parse(line)
+    except orjson.JSONDecodeError as e:
+        raise LineProblem(f"not valid JSON: {e}") from None
+    if problem := record_problem(record):
+        raise LineProblem(problem)
+    return record  # type: ignore[no-any-return]
+
+
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)  # what reading a mangled episode raises
+
+
+def unreadable_episode(error: Exception) -> LineProblem:
+    """The problem of a line whose head is a result but whose episode cannot be read."""
+    return LineProblem(f"episode: cannot be read ({type(error).__name__}: {error})")
+
+
+def read_result(line: bytes) -> SampleResult:
+    """A line as a full result, transcript included; LineProblem says why it cannot be one."""
+    record = read_record(line)
+    try:
+        return SampleResult.from_dict(record)
+    except UNREADABLE as e:
+        raise unreadable_episode(e) from None
+
+
+def _damaged_lines(path: Path, read: Callable[[bytes], Any]) -> Iterator[DamagedLine]:
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n"):
+                return  # a torn last line is the crash case: repair_tail's, not ours
+            if line.isspace():
+                continue
+            try:
+                read(line)
+            except LineProblem as e:
+                yield DamagedLine(number, str(e))
+
+
+def damaged_lines_error(path: Path, damaged: list[DamagedLine]) -> EvalHarnessError:
+    """One line per damaged line (the first few), and what to do about them on the last."""
+    lines = [f"{path}:{d.number}: not a result line ({d.problem})" for d in damaged[:MAX_DAMAGED_SHOWN]]
+    if len(damaged) > MAX_DAMAGED_SHOWN:
+        lines.append(f"{path}: {len(damaged) - MAX_DAMAGED_SHOWN} more line(s) that are not results")
+    them, samples = ("it", "its sample") if len(damaged) == 1 else ("them", "their samples")
+    lines[-1] += (f"; `evalharness run --resume {path.parent}` sets {them} aside and runs {samples} again, "
+                  f"or delete {them}")
+    return EvalHarnessError("\n".join(lines))
+
+
+def scan_samples(path: Path, read: Callable[[bytes], T]) -> Iterator[T]:
+    """Every complete line of a samples file through ``read``. Lines it rejects (LineProblem) are
+    collected and raised together after the last line, each named; a torn last line (a crash mid-write) is
+    ignored with a warning."""
+    damaged: list[DamagedLine] = []
     with open(path, "rb") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.endswith(b"\n"):
                 log.warning("%s:%d: incomplete last line ignored", path, number)
-                return
+                break
+            if line.isspace():
+                continue  # holds no result: nothing is lost
             try:
-                yield orjson.loads(line)
-            except orjson.JSONDecodeError:
-                log.warning("%s:%d: not valid JSON; line ignored", path, number)
+                value = read(line)
+            except LineProblem as e:
+                damaged.append(DamagedLine(number, str(e)))
+                continue
+            yield value
+    if damaged:
+        raise damaged_lines_error(path, damaged)
+
+
+def iter_sample_dicts(path: Path) -> Iterator[dict[str, Any]]:
+    """Every complete line as a checked record; lines that are not results raise an error naming them."""
+    return scan_samples(path, read_record)
 
 
 def latest_by_key(records: Iterator[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
@@ -214,6 +420,41 @@ def latest_by_key(records: Iterator[dict[str, Any]]) -> dict[Key, dict[str, Any]
     for d in records:
         out[(d["task"], d["sample_id"], d["epoch"])] = d
     return out
+
+
+_MANIFEST_FIELDS = (("format", int), ("id", str), ("status", str), ("model", dict), ("suite", dict),
+                    ("config", dict), ("tasks", list))
+
+
+def check_manifest(manifest: Any, path: Path) -> dict[str, Any]:
+    """``manifest`` when it has the fields evalharness writes, of their types; otherwise an error naming the
+    file and the field, so that readers can then use those fields without guarding each access."""
+    if problem := _manifest_problem(manifest):
+        raise EvalHarnessError(f"{path}: not a run manifest of evalharness: {problem}")
+    return manifest  # type: ignore[no-any-return]
+
+
+def _manifest_problem(manifest: Any) -> str | None:
+    if not isinstance(manifest, dict):
+        return f"expected an object, got {_json_type(manifest)}"
+    for key, kind in _MANIFEST_FIELDS:
+        if problem := _field_problem(manifest, key, kind):
+            return problem
+    if manifest["format"] > FORMAT_VERSION:
+        return (f"format: {manifest['format']} is newer than this evalharness reads ({FORMAT_VERSION}); "
+                "upgrade evalharness")
+    if problem := (_field_problem(manifest["suite"], "name", str, "suite.")
+                   or _field_problem(manifest, "sessions", list, required=False)):
+        return problem
+    for i, task in enumerate(manifest["tasks"]):
+        if not isinstance(task, dict):
+            return f"tasks[{i}]: expected an object, got {_json_type(task)}"
+        where = f"tasks[{i}]."
+        if problem := (_field_problem(task, "name", str, where)
+                       or _field_problem(task, "epochs", int, where, required=False)
+                       or _field_problem(task, "options", dict, where, required=False)):
+            return problem
+    return None
 
 
 @dataclass
@@ -252,7 +493,15 @@ class Run:
 
 
 def load_run(path: Path | str) -> Run:
+    """A run's results (a retried sample's later line superseding the earlier) and its manifest."""
     run_dir = RunDir.open(Path(path))
-    records = latest_by_key(iter_sample_dicts(run_dir.samples_path))
-    results = [SampleResult.from_dict(d) for d in records.values()]
-    return Run(path=run_dir.path, manifest=run_dir.read_manifest(), results=results)
+    latest = {r.key: r for r in scan_samples(run_dir.samples_path, read_result)}
+    return Run(path=run_dir.path, manifest=run_dir.read_manifest(), results=list(latest.values()))
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,7 +1,7 @@
 """Tools the model can call.
 
-A tool never ends a run: bad arguments, unknown names and exceptions inside the tool all come back to
-the model as an error message it can react to, and are logged on the episode.
+A tool never ends a run: bad arguments, unknown or missing names, oversized arguments and exceptions inside
+the tool all come back to the model as an error message it can react to, and are logged on the episode.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from evalharness.errors import EvalHarnessError
 from evalharness.types import Message, ToolCall, ToolCallRecord, ToolSpec
 
@@ -19,6 +21,15 @@ log = logging.getLogger(__name__)
 
 MAX_TOOL_OUTPUT_CHARS = 64_000
 TAIL_CHARS = 2_000
+# The most characters a call's arguments (as JSON text) may have, for every tool. A larger call is refused
+# before anything parses it: no tool needs that much, and parsing megabytes a model made up would stall the
+# event loop every other sample runs on.
+MAX_ARGUMENT_CHARS = 100_000
+
+
+def oversize_reason(chars: int) -> str:
+    """Why arguments of ``chars`` characters are refused; backends record it on a call they did not parse."""
+    return f"{chars:,} characters, more than the {MAX_ARGUMENT_CHARS:,} a tool call may have"
 
 
 @dataclass(slots=True)
@@ -102,19 +113,10 @@ async def execute_tool_call(call: ToolCall, tools: dict[str, Tool]) -> tuple[Mes
 
 
 async def _run(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
-    if call.parse_error is not None:
-        return ToolResult(
-            f"Error: the arguments of your call to {call.name!r} are not a valid JSON object "
-            f"({call.parse_error}). Call the tool again with a JSON object of arguments.",
-            is_error=True,
-        )
-    tool = tools.get(call.name)
-    if tool is None:
-        available = ", ".join(sorted(tools)) or "none"
-        return ToolResult(f"Error: there is no tool named {call.name!r}. Available tools: {available}.", True)
-    problem = validate_arguments(tool.spec, call.arguments) if tool.check_arguments else None
-    if problem:
-        return ToolResult(f"Error calling {call.name}: {problem}.", is_error=True)
+    refusal = _refusal(call, tools)
+    if refusal is not None:
+        return ToolResult(refusal, is_error=True)
+    tool = tools[call.name]
     try:
         out = await tool.fn(**call.arguments)
     except ToolError as e:
@@ -125,3 +127,35 @@ async def _run(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
         log.debug("tool %s raised", call.name, exc_info=True)
         return ToolResult(f"Error: tool {call.name} failed: {type(e).__name__}: {e}", is_error=True)
     return out if isinstance(out, ToolResult) else ToolResult(str(out))
+
+
+def _refusal(call: ToolCall, tools: dict[str, Tool]) -> str | None:
+    """The error message for a call that must not reach its tool, or None when it may."""
+    if not isinstance(call.name, str) or not call.name:
+        return f"Error: your tool call does not name a tool. Available tools: {_available(tools)}."
+    try:
+        chars = _argument_chars(call)
+    except orjson.JSONEncodeError as e:
+        return f"Error: the arguments of your call to {call.name!r} cannot be read ({e})."
+    if chars > MAX_ARGUMENT_CHARS:
+        return (f"Error: the arguments of your call to {call.name!r} are too large and were not read "
+                f"({oversize_reason(chars)}). Call the tool again with smaller arguments.")
+    if call.parse_error is not None:
+        return (f"Error: the arguments of your call to {call.name!r} are not a valid JSON object "
+                f"({call.parse_error}). Call the tool again with a JSON object of arguments.")
+    tool = tools.get(call.name)
+    if tool is None:
+        return f"Error: there is no tool named {call.name!r}. Available tools: {_available(tools)}."
+    problem = validate_arguments(tool.spec, call.arguments) if tool.check_arguments else None
+    return f"Error calling {call.name}: {problem}." if problem else None
+
+
+def _available(tools: dict[str, Tool]) -> str:
+    return ", ".join(sorted(tools)) or "none"
+
+
+def _argument_chars(call: ToolCall) -> int:
+    """The size of the arguments as the model sent them (their JSON text when only the parsed form is known)."""
+    if call.raw_arguments is not None:
+        return len(call.raw_arguments)
+    return len(orjson.dumps(call.arguments))

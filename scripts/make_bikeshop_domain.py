@@ -15,9 +15,11 @@ What it writes (nothing else; ``policy.md`` and ``README.md`` in the same folder
 
 Verification (exit status 1 on any failure): every task's gold actions replay through
 ``BikeshopToolkit.call`` on a fresh copy of the database without a tool error; every numeric
-``communicate_info`` value occurs in some gold call's output; ``env_assertions`` hold afterwards; tasks
-without a gold write leave the database unchanged and tasks with one change it; every argument of every gold
-write matters (changing it errors or gives another final database).
+``communicate_info`` value occurs in some gold call's output, and every other one in an output or in
+``policy.md`` (the reason a refusal must give); ``env_assertions`` hold afterwards; tasks without a gold write
+leave the database unchanged and tasks with one change it; every argument of every gold write matters
+(changing it errors or gives another final database); and an agent that touches nothing and answers
+unhelpfully scores 0 on every task, by the harness's own evaluator.
 
 Usage (with the project installed, ``pip install -e .``):
     python3 scripts/make_bikeshop_domain.py [--check]   # --check: verify the files on disk, write nothing
@@ -37,6 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from evalharness.adapters.tau.data import TauDomain
 from evalharness.adapters.tau.domains.bikeshop import (
     BikeshopToolkit,
     format_time,
@@ -44,7 +47,10 @@ from evalharness.adapters.tau.domains.bikeshop import (
     parse_time,
     rental_price,
 )
+from evalharness.adapters.tau.evaluator import evaluate
+from evalharness.adapters.tau.orchestrator import GREETING
 from evalharness.tools import ToolError
+from evalharness.types import Message
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tasks" / "tau" / "bikeshop"
@@ -1000,7 +1006,8 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "cover before confirming, then confirm.",
           acts, [eur(out[3]["price"]["total"]), eur(out[3]["price"]["insurance_fee"])])
 
-    # ---- refusals: policy says no, the database stays as it was --------------------------------------
+    # ---- refusals: policy says no, the database stays as it was, and the agent says why: communicate_info
+    # holds the words of the rule that applies (in policy.md), so a refusal that gives no reason fails -----
     r, c = t.rental("active_refuse")
     acts = [details(c), rental_read(r)]
     t.add("refusal", "Refuse to cancel a rental that is already active (picked up).",
@@ -1010,10 +1017,10 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           f"Your customer id is {c['customer_id']}.", None,
           "Insist once on cancelling; if the agent still refuses, accept it and end the conversation. "
           "Do not ask for anything else.",
-          acts, [], nl=[("The agent does not cancel the active rental and explains that only reservations not "
-                         "yet picked up can be cancelled.")],
+          acts, ["active"], nl=[("The agent does not cancel the active rental and explains that only reservations "
+                                 "not yet picked up can be cancelled.")],
           env=[("assert_rental_status", {"rental_id": r["rental_id"], "status": "active"})],
-          basis=("DB", "ACTION", "ENV_ASSERTION"))
+          basis=("DB", "COMMUNICATE", "ACTION", "ENV_ASSERTION"))
 
     r, c = t.rental("completed_rain")
     acts = [details(c), rental_read(r)]
@@ -1023,7 +1030,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "as store credit if need be.",
           f"Your customer id is {c['customer_id']}.", None,
           "Ask for a refund or store credit. If refused, accept it and end the conversation.",
-          acts, [])
+          acts, ["weather"])
 
     c = t.customer("suspended")
     t.add("refusal", "Refuse to book for a customer whose account is suspended.",
@@ -1031,7 +1038,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           f"You want to book a city bike at {stations['ST01']['name']} tomorrow at 10:00 for 2 hours.",
           f"Your customer id is {c['customer_id']}.", None,
           "If the agent cannot book for you, ask once why, then end the conversation.",
-          [details(c)], [])
+          [details(c)], ["suspended"])
 
     r, c = t.rental("mech_already")
     acts = [details(c), rental_read(r)]
@@ -1041,7 +1048,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "want compensation for it.",
           f"Your customer id is {c['customer_id']}.", "You do not remember that you already received store credit for it.",
           "Ask for compensation. If told you already received it, accept that and end the conversation.",
-          acts, [])
+          acts, ["already"])
 
     r, c = t.rental("mech_decline")
     acts = [details(c), rental_read(r)]
@@ -1051,7 +1058,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           f"Your customer id is {c['customer_id']}.", None,
           "Insist on a full refund of the whole price. Decline any smaller amount. If the agent only offers less, "
           "end the conversation without accepting anything.",
-          acts, [], nl=["The agent does not issue a full refund."])
+          acts, ["50%"], nl=["The agent does not issue a full refund."])
 
     r, c = t.rental("damage_late")
     acts = [details(c), rental_read(r)]
@@ -1061,7 +1068,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "days ago and want to report it.",
           f"Your customer id is {c['customer_id']}.", None,
           "Report the damage to the frame. If the agent says it cannot be reported any more, accept and end.",
-          acts, [])
+          acts, ["24 hours"])
 
     c = t.customer("too_long")
     t.add("refusal", "Refuse a rental longer than 7 days.",
@@ -1070,9 +1077,9 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "(240 hours) for a tour.",
           f"Your customer id is {c['customer_id']}.", None,
           "You only want one single rental of 10 days. If that is not possible, end the conversation.",
-          [details(c)], [])
+          [details(c)], ["7 days"])
 
-    # ---- authentication and wrong-customer traps -------------------------------------------------------
+    # ---- authentication and wrong-customer traps (a refusal names what the rule needs, as above) ------
     r, c = t.rental("auth_fail")
     wrong = c["email"].replace("@example.com", "@mailbox.example.org")
     t.add("auth", "The customer cannot be authenticated (old email, no customer id): do nothing.",
@@ -1082,7 +1089,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "You do not know your customer id and have no other email address.",
           "Give your name and that email if asked. You cannot provide anything else. If the agent cannot help "
           "you, end the conversation.",
-          [], [])
+          [], ["customer id"])
 
     r, c = t.rental("spouse")
     me = t.customer("spouse_self")
@@ -1092,7 +1099,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "cancel it for them.",
           f"You are {name_of(me)}, customer id {me['customer_id']}.", "You do not know your partner's customer id.",
           "Ask to cancel the reservation. If refused, accept it and end the conversation.",
-          [details(me)], [])
+          [details(me)], ["account"])
 
     me = t.customer("friend_self")
     friend = t.customer("friend_other")
@@ -1103,7 +1110,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           f"You are {name_of(me)}, customer id {me['customer_id']}. Your friend's customer id is "
           f"{friend['customer_id']}.", None,
           "Insist that the booking is on your friend's account. If refused, end the conversation.",
-          [details(me)], [])
+          [details(me)], ["account"])
 
     c = t.customer("twin_asker")
     acts = [by_email(c), details(c)]
@@ -1123,7 +1130,7 @@ def make_tasks(db: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
           "You refuse to give your name, email or customer id: you think the reservation id should be enough.",
           "Do not reveal who you are under any circumstances. If the agent will not cancel without it, end the "
           "conversation.",
-          [], [])
+          [], ["customer id"])
 
     r, c = t.rental("partner_card")
     mc = next(m for m in c["payment_methods"].values() if m["type"] == "credit_card" and m["brand"] == "mastercard")
@@ -1240,6 +1247,21 @@ def mutations(name: str, args: dict[str, Any], db: dict[str, Any]) -> list[dict[
     return out
 
 
+UNHELPFUL_REPLIES = ("I do not know.", "I cannot help with that.", "Sorry, I can't do that.")
+
+
+def do_nothing_passes(db: dict[str, Any], policy: str, task: dict[str, Any]) -> str | None:
+    """The first unhelpful reply that scores above 0 on ``task`` from an agent that greets, calls no tool
+    and gives that reply; None when every one scores 0 (as a do-nothing agent must)."""
+    domain = TauDomain(name="bikeshop", directory=OUT, toolkit_cls=BikeshopToolkit, db=db, user_db=None,
+                       policy=policy, tasks=[task], splits={})
+    for reply in UNHELPFUL_REPLIES:
+        messages = [Message("assistant", GREETING), Message("assistant", reply)]
+        if evaluate(domain, task, domain.new_toolkit(task), messages, True, None).value > 0:
+            return reply
+    return None
+
+
 def final_state(db: dict[str, Any], actions: list[dict[str, Any]]) -> str | None:
     """Canonical JSON after the actions, or None when one of them fails."""
     kit = BikeshopToolkit(copy.deepcopy(db))
@@ -1251,7 +1273,7 @@ def final_state(db: dict[str, Any], actions: list[dict[str, Any]]) -> str | None
     return kit.snapshot()
 
 
-def verify(db: dict[str, Any], tasks: list[dict[str, Any]], splits: dict[str, list[str]]) -> list[str]:
+def verify(db: dict[str, Any], tasks: list[dict[str, Any]], splits: dict[str, list[str]], policy: str) -> list[str]:
     problems = []
     ids = [t["id"] for t in tasks]
     if len(set(ids)) != len(ids):
@@ -1279,8 +1301,11 @@ def verify(db: dict[str, Any], tasks: list[dict[str, Any]], splits: dict[str, li
             if NUMBER.fullmatch(info):
                 if float(info) not in seen:
                     problems.append(f"{tid}: communicate_info {info} is in no tool output")
-            elif info not in joined:
-                problems.append(f"{tid}: communicate_info {info!r} is in no tool output")
+            elif info not in joined and info not in policy:
+                problems.append(f"{tid}: communicate_info {info!r} is in no tool output and not in the policy")
+        reply = do_nothing_passes(db, policy, task)
+        if reply is not None:
+            problems.append(f"{tid}: an agent that does nothing and says {reply!r} scores above 0")
         for a in crit.get("env_assertions") or []:
             if not kit.run_assertion(a["func_name"], a["arguments"]):
                 problems.append(f"{tid}: env assertion {a['func_name']}({a['arguments']}) fails")
@@ -1327,7 +1352,7 @@ def main(argv: list[str] | None = None) -> int:
         db, planted = build_db()
         tasks = make_tasks(db, planted)
         splits = make_splits(tasks)
-    problems = verify(db, tasks, splits)
+    problems = verify(db, tasks, splits, (OUT / "policy.md").read_text(encoding="utf-8"))
     counts = Counter(t["id"].rsplit("_", 1)[0] for t in tasks)
     sizes = {k: len(db[k]) for k in ("customers", "stations", "bikes", "rentals", "repair_tickets")}
     if problems:

@@ -13,6 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from evalharness.cli import build_parser, main
+from evalharness.models import DEFAULT_MODEL
 from tests.support.cli import cli_env, evalharness, start
 from tests.support.openai_server import ScriptedOpenAIServer
 
@@ -79,22 +81,150 @@ def test_api_key_from_flag_and_environment(tmp_path: Path) -> None:
     ("args", "fragments"),
     [
         (["--suite", "no-such-suite"], ["unknown suite 'no-such-suite'", "smoke"]),
-        (["--suite", "smoke", "--model-args", "temprature=0"], ["unknown key 'temprature'", "temperature"]),
+        (["--suite", "smok"], ["error: --suite: unknown suite 'smok' (did you mean 'smoke'?); it is not a file"]),
+        (["--suite", "smoke", "--model-args", "temprature=0"],
+         ["unknown key 'temprature' (did you mean 'temperature'?); known keys: "]),
         (["--suite", "smoke", "--model-args", "temperature=hot"], ["temperature='hot' is not a number"]),
         (["--suite", "smoke", "--model-args", "temperature"], ["not of the form key=value"]),
-        (["--task", "calculator", "--opt", "count=many"], ["--opt", "count"]),
-        (["--task", "no-such-task"], ["unknown task 'no-such-task'", "calculator"]),
+        (["--suite", "smoke", "--model-args", "=3"], ["'=3' is not of the form key=value"]),
+        (["--suite", "smoke", "--model-args", "max_tokens=0"], ["--model-args: max_tokens must be at least 1"]),
+        (["--task", "calculator", "--opt", "count=many"], ["error: --opt: count: Input should be a valid integer"]),
+        (["--task", "calculator", "--opt", "count=-1"], ["error: --opt: count: Input should be greater than"]),
+        (["--task", "calculator", "--opt", "cout=3"], ["error: --opt: cout: unknown key (did you mean 'count'?)"]),
+        (["--task", "calculator", "--dataset", "data.jsonl"],
+         ["error: --dataset: does not apply to task 'calculator'"]),
+        (["--task", "no-such-task"], ["error: --task: unknown task 'no-such-task'; known tasks: calculator"]),
+        (["--task", "calculater"], ["error: --task: unknown task 'calculater' (did you mean 'calculator'?); known"]),
+        (["--suite", "smoke", "--opt", "count=3"], ["error: --opt goes with --task"]),
+        (["--suite", "smoke", "--opt", "count=3", "--dataset", "d.jsonl"], ["error: --opt, --dataset go with --task"]),
         (["--suite", "smoke", "--model", "gpt4"], ["must be BACKEND:NAME"]),
         (["--suite", "smoke", "--model", "hf2:x"], ["unknown backend 'hf2'"]),
+        (["--suite", "smoke", "--model", "opneai:x"], ["unknown backend 'opneai' (did you mean 'openai'?); known"]),
+        (["--suite", "smoke", "--judge-model", "opneai:x"],
+         ["error: --judge-model 'opneai:x': unknown backend 'opneai' (did you mean 'openai'?)"]),
+        (["--suite", "smoke", "--user-model", "gpt4"], ["error: --user-model 'gpt4' must be BACKEND:NAME"]),
     ],
-    ids=["unknown-suite", "model-args-typo", "model-args-type", "model-args-form", "bad-opt", "unknown-task",
-         "model-no-backend", "model-unknown-backend"],
+    ids=["unknown-suite", "suite-typo", "model-args-typo", "model-args-type", "model-args-form",
+         "model-args-empty-key", "model-args-max-tokens", "bad-opt", "opt-out-of-range", "opt-typo",
+         "flag-not-an-option", "unknown-task", "task-typo", "opt-without-task", "opts-without-task",
+         "model-no-backend", "model-unknown-backend", "backend-typo", "judge-backend-typo", "user-model-form"],
 )
 def test_bad_input_gives_one_line_and_exit_2(args: list[str], fragments: list[str], tmp_path: Path) -> None:
     if "--model" not in args:
         args = [*args, "--model", "scripted:gold"]
     assert_one_line_error(evalharness("run", *args, "--out", str(tmp_path)), *fragments)
     assert run_dirs(tmp_path) == []  # nothing is created for a run that cannot start
+
+
+def test_an_invalid_run_without_model_says_only_what_is_wrong(tmp_path: Path) -> None:
+    proc = evalharness("run", "--suite", "smoke", "--task", "calculator", "--out", str(tmp_path))
+    assert_one_line_error(proc, "error: pass exactly one of --suite")  # not also the default-model notice
+
+
+# argparse-level mistakes, as main() sees them: in-process is enough (nothing runs past the parser)
+MISTAKES = [
+    (["rn"], "error: 'rn' is not an evalharness command (did you mean 'run'?); commands: run, list,"),
+    (["sandbox", "biuld"], "error: 'biuld' is not an evalharness sandbox command (did you mean 'build'?)"),
+    (["run", "--limt", "3"], "error: evalharness run has no option '--limt' (did you mean '--limit'?)\n"),
+    (["run", "--limt=3"], "error: evalharness run has no option '--limt' (did you mean '--limit'?)\n"),
+    (["run", "--frobnicate"], "error: evalharness run has no option '--frobnicate' (see `evalharness run --help`)"),
+    (["--dbug", "list"], "error: evalharness has no option '--dbug' (did you mean '--debug'?)\n"),
+    (["list", "extra"], "error: evalharness list: unexpected argument 'extra' (see `evalharness list --help`)"),
+    (["run", "--sandbox", "dockr"],
+     "error: --sandbox must be one of auto, docker, local, not 'dockr' (did you mean 'docker'?)\n"),
+    (["run", "--suite"], "error: --suite needs a value"),
+    (["run", "--no-progress=1"], "error: --no-progress takes no value (got '1')"),
+    (["run", "--limit", "0"], "error: --limit must be at least 1 (got 0)"),
+    (["run", "--limit", "-2"], "error: --limit must be at least 1 (got -2)"),
+    (["run", "--limit", "ten"], "error: --limit must be an integer (got 'ten')"),
+    (["run", "--epochs", "0"], "error: --epochs/--trials must be at least 1 (got 0)"),
+    (["run", "--trials", "-3"], "error: --epochs/--trials must be at least 1 (got -3)"),
+    (["run", "--max-samples", "0"], "error: --max-samples must be at least 1 (got 0)"),
+    (["run", "--max-connections", "-1"], "error: --max-connections must be at least 1 (got -1)"),
+    (["run", "--max-turns", "0"], "error: --max-turns must be at least 1 (got 0)"),
+    (["run", "--token-limit", "0"], "error: --token-limit must be at least 1 (got 0)"),
+    (["run", "--max-sandboxes", "0"], "error: --max-sandboxes must be at least 1 (got 0)"),
+    (["run", "--time-limit", "0"], "error: --time-limit must be a positive number (got 0)"),
+    (["run", "--time-limit", "nan"], "error: --time-limit must be a positive number (got nan)"),
+    (["run", "--time-limit", "soon"], "error: --time-limit must be a positive number (got 'soon')"),
+    (["run", "--seed", "x"], "error: --seed must be an integer (got 'x')"),
+    (["serve", "--port", "99999"], "error: --port must be between 0 and 65535 (got 99999)"),
+    (["serve", "--port", "http"], "error: --port must be an integer (got 'http')"),
+    (["score", "spreadsheet", "--outputs", "o"],
+     "error: evalharness score spreadsheet needs --dataset (see `evalharness score spreadsheet --help`)"),
+    (["--debug"], "error: evalharness needs COMMAND (see `evalharness --help`)"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), MISTAKES, ids=[" ".join(argv) for argv, _ in MISTAKES])
+def test_command_line_mistakes_give_one_line_and_exit_2(argv: list[str], message: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.endswith("\n") and captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(message), captured.err
+
+
+def test_limit_0_from_the_real_command() -> None:
+    proc = evalharness("run", "--suite", "smoke", "--model", "scripted:gold", "--limit", "0")
+    assert_one_line_error(proc, "error: --limit must be at least 1 (got 0)")
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("argv", [["--debug", "run"], ["run", "--debug"], ["--debug", "run", "--debug"],
+                                  ["index", "build", "--debug"], ["compare", "a", "b", "--debug"]])
+def test_debug_is_accepted_before_and_after_the_subcommand(argv: list[str]) -> None:
+    assert build_parser().parse_args(argv).debug is True
+
+
+@pytest.mark.parametrize("argv", [["run"], ["index", "build"], ["compare", "a", "b"]])
+def test_debug_is_off_by_default(argv: list[str]) -> None:
+    assert build_parser().parse_args(argv).debug is False
+
+
+def test_debug_after_the_subcommand_from_the_real_command() -> None:
+    proc = evalharness("run", "--debug", "--task", "calculater", "--model", "scripted:gold")
+    assert proc.returncode == 2
+    assert "error: --task: unknown task 'calculater'" in proc.stderr
+    assert evalharness("list", "--debug").returncode == 0
+    proc = evalharness("run", "--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("evalharness ")
+
+
+def test_no_arguments_prints_help_and_exits_0() -> None:
+    proc = evalharness()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: evalharness")
+    for command in ("run", "list", "report", "compare", "gate", "sandbox"):
+        assert re.search(rf"^\s+{command}\s", proc.stdout, re.MULTILINE), command
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("group", ["sandbox", "score", "index", "tau"])
+def test_a_command_group_alone_prints_its_help_and_exits_0(group: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([group]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"usage: evalharness {group}")
+    assert captured.err == ""
+
+
+def test_run_help_names_the_default_model(capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # argparse wraps at hyphens: no line break inside the model's name
+    assert main(["run", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"--model MODEL BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold (default: {DEFAULT_MODEL}" in text
+    assert "SmolLM2-135M-Instruct" in text
+
+
+def test_serve_on_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = evalharness("serve", "--model", "scripted:gold", "--port", str(port), timeout=120)
+    assert_one_line_error(proc, f"error: cannot serve on 127.0.0.1:{port}:")
 
 
 def test_unreachable_base_url(tmp_path: Path) -> None:
@@ -133,7 +263,9 @@ def test_resume_refuses_changed_settings(tmp_path: Path) -> None:
     proc = evalharness("run", "--resume", str(run_dir), "--model", "scripted:wrong")
     assert_one_line_error(proc, "--resume continues the recorded configuration", "--model")
     proc = evalharness("run", "--resume", str(tmp_path / "nothing-here"))
-    assert_one_line_error(proc, "is not a run directory")
+    assert_one_line_error(proc, f"error: no run directory at {tmp_path / 'nothing-here'}")
+    proc = evalharness("run", "--resume", str(tmp_path))
+    assert_one_line_error(proc, f"{tmp_path} is not a run directory (no manifest.json)")
 
 
 def wait_for_lines(path: Path, n: int, timeout: float = 60) -> int:

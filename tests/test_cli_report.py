@@ -81,7 +81,7 @@ def test_gate_domains_and_modes(runs: dict[str, Path]) -> None:
     ("other-suite", ["not comparable", "different suites: baseline ran 'sim', candidate ran 'other'"]),
     ("epochs", ["not comparable", "different epochs: task 'math' has 1 epoch(s) per sample in the baseline and 2"]),
     ("disjoint", ["not comparable", "no samples in common"]),
-    ("missing", ["candidate run directory", "does not exist"]),
+    ("missing", ["error: no run directory at", "missing"]),
     ("not-a-run", ["candidate", "is not a run directory (no manifest.json)"]),
 ])
 def test_gate_not_comparable_or_bad_input_exits_2(runs: dict[str, Path], tmp_path: Path, candidate: str,
@@ -105,7 +105,25 @@ def test_gate_unknown_domain_exits_2(runs: dict[str, Path]) -> None:
 
 def test_gate_bad_option_exits_2(runs: dict[str, Path]) -> None:
     proc = evalharness("gate", "--baseline", str(runs["base"]), "--candidate", str(runs["same"]), "--alpha", "2")
-    assert proc.returncode == 2 and "--alpha: 2 must lie between 0 and 1" in proc.stderr
+    one_line_error(proc, "error: --alpha must lie between 0 and 1 (got 2)")
+    proc = evalharness("report", str(runs["base"]), "--max-size", "-1")
+    one_line_error(proc, "error: --max-size must be a positive number (got -1)")
+    proc = evalharness("gate", "--baseline", str(runs["base"]), "--candidate", str(runs["same"]), "--max-drop", "x")
+    one_line_error(proc, "error: --max-drop must lie in [0, 1)", "(got 'x')")
+
+
+@pytest.mark.parametrize("argv", [
+    ["report", "{missing}"],
+    ["report", "{base}", "{missing}"],
+    ["compare", "{missing}", "{base}"],
+    ["compare", "{base}", "{missing}"],
+    ["gate", "--baseline", "{missing}", "--candidate", "{base}"],
+])
+def test_a_missing_run_directory_is_named_once(runs: dict[str, Path], tmp_path: Path, argv: list[str]) -> None:
+    missing = tmp_path / "no-such-run"
+    proc = evalharness(*(a.format(missing=missing, base=runs["base"]) for a in argv))
+    line = one_line_error(proc)
+    assert line == f"error: no run directory at {missing}"
 
 
 def test_compare_formats(runs: dict[str, Path]) -> None:
@@ -133,7 +151,7 @@ def test_report_command(runs: dict[str, Path], tmp_path: Path) -> None:
     assert (tmp_path / "reports" / f"{runs['base'].name}.html").is_file()
     proc = evalharness("report", str(runs["base"]), str(runs["other-suite"]), "--out", str(tmp_path / "x.html"))
     assert proc.returncode == 0 and "note: baseline and candidate are not comparable" in proc.stderr
-    one_line_error(evalharness("report", str(tmp_path / "nope")), "run directory", "does not exist")
+    one_line_error(evalharness("report", str(tmp_path / "nope")), f"error: no run directory at {tmp_path / 'nope'}")
 
 
 def test_run_ends_by_printing_the_report_path(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from evalharness.config import (
     validate_task_options,
 )
 from evalharness.errors import ConfigError
+from tests.support.cli import evalharness
 
 
 def _write(tmp_path: Path, text: str, name: str = "suite.yaml") -> Path:
@@ -335,3 +336,121 @@ def test_run_config_limits() -> None:
     cfg = RunConfig(model="m", suite="s", tasks=[TaskSpec(task="calculator")], max_turns=4, token_limit=100)
     limits = cfg.limits
     assert (limits.max_turns, limits.token_limit, limits.time_limit) == (4, 100, None)
+
+
+# --- bad bytes, duplicate keys, every problem at its own line ---------------------------------------------
+
+
+def test_a_suite_file_that_is_not_utf8_names_the_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_bytes(b"name: x\ndescription: caf\xe9 au lait\ntasks:\n  - task: calculator\n")
+    assert _error(path) == f"{path}:2: not UTF-8 text (byte 0xe9 at column 17); save the file as UTF-8"
+
+
+def test_a_suite_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_bytes("\ufeffname: bom\ntasks:\n  - task: calculator\n".encode())
+    assert load_suite_file(path).name == "bom"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("name: a\nname: b\ntasks:\n  - task: calculator\n", "2: name: duplicate key (first on line 1)"),
+    ("tasks:\n  - task: calculator\n    options:\n      count: 2\n      count: 3\n",
+     "5: tasks[0].options.count: duplicate key (first on line 4)"),
+    ("tasks:\n  - {task: calculator, limit: 2, limit: 3}\n",
+     "2: tasks[0].limit: duplicate key (first on line 2)"),
+], ids=["top-level", "nested", "flow-mapping"])
+def test_a_duplicate_key_is_an_error_not_the_last_value(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    assert _error(path) == f"{path}:{expected}; keep one"
+
+
+def test_every_problem_is_listed_on_its_own_line_in_file_order(tmp_path: Path) -> None:
+    path = _write(tmp_path, """\
+name: x
+epochz: 3
+tasks:
+  - task: calculator
+    optionz: {count: 2}
+  - task: calculator
+    name: b
+    options:
+      count: many
+      colour: red
+  - task: calculater
+    name: c
+""")
+    lines = _error(path).splitlines()
+    assert len(lines) == 5, lines
+    assert lines[0] == f"{path}:2: epochz: unknown key"
+    assert lines[1] == f"{path}:5: tasks[0].optionz: unknown key"
+    assert lines[2].startswith(f"{path}:9: tasks[1].options.count: ") and "valid integer" in lines[2]
+    assert lines[3] == f"{path}:10: tasks[1].options.colour: unknown key"
+    assert lines[4].startswith(f"{path}:11: tasks[2].task: unknown task 'calculater'")
+    assert "calculator" in lines[4]
+
+
+def test_several_bad_options_from_the_command_line_are_all_named() -> None:
+    with pytest.raises(ConfigError) as info:
+        task_from_cli("calculator", ["count=many", "colour=red"])
+    count, colour = str(info.value).splitlines()
+    assert count.startswith("--opt: count: ") and "valid integer" in count
+    assert colour == "--opt: colour: unknown key"
+
+
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    ("name: x\ntasks:\n  - task: calculator\n    name: a\n    options: {count: 3\n  - task: calculator\n",
+     5, "the '{' at column 14 is never closed (line 6: expected ',' or '}', but got ':')"),
+    ("name: x\ntasks: [calculator, python\n", 2,
+     "the '[' at column 8 is never closed (line 3: expected ',' or ']', but got '<stream end>')"),
+    ('name: "x\ntasks:\n  - task: calculator\n', 1, "the '\"' at column 7 is never closed (line 4: found "
+                                                  "unexpected end of stream)"),
+], ids=["brace", "bracket-at-the-end", "quote"])
+def test_an_unclosed_bracket_or_quote_is_reported_where_it_opens(tmp_path: Path, text: str, line: int,
+                                                                  fragment: str) -> None:
+    path = _write(tmp_path, text)
+    assert _error(path) == f"{path}:{line}: not valid YAML: {fragment}"
+
+
+def test_a_control_character_names_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\ndescription: a\x07b\ntasks:\n  - task: calculator\n")
+    message = _error(path)
+    assert message.startswith(f"{path}:2: not valid YAML: ") and "#x0007" in message
+
+
+# --- the same errors through the real command ---------------------------------------------------------------
+
+
+def _cli_errors(suite: Path, tmp_path: Path) -> list[str]:
+    """Run the real command on ``suite``: exit 2, no traceback, nothing created; the `error:` lines."""
+    out = tmp_path / "runs"
+    proc = evalharness("run", "--model", "scripted:gold", "--suite", str(suite), "--out", str(out))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not out.exists()
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert all(line.startswith("error: ") for line in lines), proc.stderr
+    return [line.removeprefix("error: ") for line in lines]
+
+
+def test_cli_a_suite_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_bytes(b"name: caf\xe9\ntasks:\n  - task: calculator\n")
+    assert _cli_errors(path, tmp_path) == [
+        f"{path}:1: not UTF-8 text (byte 0xe9 at column 10); save the file as UTF-8"]
+
+
+def test_cli_a_duplicate_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\nname: y\ntasks:\n  - task: calculator\n")
+    assert _cli_errors(path, tmp_path) == [f"{path}:2: name: duplicate key (first on line 1); keep one"]
+
+
+def test_cli_lists_every_problem_one_line_each(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\nepochz: 1\nlimitt: 2\ntasks:\n  - task: calculator\n    optionz: 1\n")
+    assert _cli_errors(path, tmp_path) == [f"{path}:2: epochz: unknown key", f"{path}:3: limitt: unknown key",
+                                           f"{path}:6: tasks[0].optionz: unknown key"]
+
+
+def test_cli_prints_bracketed_text_from_the_file_literally(tmp_path: Path) -> None:
+    path = _write(tmp_path, "tasks:\n  - task: calculator\n    options:\n      '[bold]x': 1\n")
+    assert _cli_errors(path, tmp_path) == [f"{path}:4: tasks[0].options.[bold]x: unknown key"]

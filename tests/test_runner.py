@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
 import pytest
@@ -13,10 +16,12 @@ from evalharness.adapters.calculator import CalculatorAdapter
 from evalharness.config import RunConfig, Suite, TaskSpec
 from evalharness.errors import EvalHarnessError, RunAborted
 from evalharness.models import create_backend, parse_model_args
+from evalharness.ownership import ProcessIdentity
 from evalharness.runner import Plan, RunOutcome, build_plan, check_resumable, execute_run, new_run, sample_seed
 from evalharness.store import RunDir, load_run
 from evalharness.types import Episode, Sample, Score
 from tests.support.openai_server import Fault, ScriptedOpenAIServer
+from tests.support.processes import finished_process
 
 
 @register
@@ -104,8 +109,15 @@ async def test_a_fatal_model_error_stops_the_run(openai_server: ScriptedOpenAISe
     assert load_run(run_dir.path).results == []
 
 
-async def test_adapter_and_scorer_bugs_are_recorded_on_the_sample(tmp_path: Path) -> None:
-    outcome, run_dir, _ = await run(config_for(None, count=4, task="test-exploding"), tmp_path)
+async def test_adapter_and_scorer_bugs_are_recorded_on_the_sample(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="evalharness"):
+        outcome, run_dir, _ = await run(config_for(None, count=4, task="test-exploding"), tmp_path)
+    # one line per failed sample naming it; the traceback only with --debug
+    failures = [r for r in caplog.records if r.levelno >= logging.WARNING and "failed" in r.getMessage()]
+    assert sorted(r.getMessage().split()[1] for r in failures) == ["test-exploding/calc-00001",
+                                                                   "test-exploding/calc-00002"]
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in failures)
     results = {r.sample_id: r for r in load_run(run_dir.path).results}
     assert results["calc-00001"].error.kind == "internal"  # type: ignore[union-attr]
     assert "adapter bug" in results["calc-00001"].error.message  # type: ignore[union-attr]
@@ -176,6 +188,59 @@ async def test_resume_refuses_changed_data(openai_server: ScriptedOpenAIServer, 
     with pytest.raises(EvalHarnessError, match="changed since the run started"):
         check_resumable(run_dir, changed)
     check_resumable(run_dir, build_plan(config_for(openai_server, count=3)))
+
+
+def mark_killed_mid_session(run_dir: RunDir, owner: ProcessIdentity) -> None:
+    """What a session leaves in the manifest when its process is killed: still running, owned by it."""
+    sessions = run_dir.read_manifest()["sessions"]
+    killed = {"started_at": time.time(), "pending": 3, "pid": owner.pid, "host": owner.host,
+              "status": "running"}
+    run_dir.update_manifest(status="running", owner=owner.to_dict(), sessions=[*sessions, killed])
+
+
+def run_dir_manifest(out: Path) -> dict[str, Any]:
+    [path] = out.iterdir()
+    return RunDir.open(path).read_manifest()
+
+
+async def test_the_manifest_names_its_owner_while_running_and_how_the_run_ended(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    config = config_for(None, count=3)
+    outcome, run_dir, _ = await run(config, tmp_path,
+                                    on_start=lambda _: seen.append(run_dir_manifest(tmp_path)))
+    [while_running] = seen
+    assert while_running["status"] == "running"
+    assert ProcessIdentity.from_dict(while_running["owner"]) == ProcessIdentity.current()
+    assert while_running["sessions"][-1]["status"] == "running"
+    manifest = run_dir.read_manifest()
+    assert manifest["status"] == outcome.status == "complete" and manifest["owner"] is None
+    assert [s["status"] for s in manifest["sessions"]] == ["complete"]
+    assert manifest["sessions"][0]["finished"] == 3
+
+
+async def test_resume_refuses_a_run_that_a_live_process_is_running(tmp_path: Path) -> None:
+    config = config_for(None, count=3)
+    _, run_dir, plan = await run(config, tmp_path)
+    mark_killed_mid_session(run_dir, ProcessIdentity.current())  # "killed", but this process is alive
+    with pytest.raises(EvalHarnessError, match=f"pid {os.getpid()} on .* is running it now"):
+        check_resumable(run_dir, plan)
+
+
+async def test_a_session_killed_before_recording_its_end_is_recorded_as_abandoned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = config_for(None, count=3)
+    _, run_dir, plan = await run(config, tmp_path)
+    gone = finished_process()
+    mark_killed_mid_session(run_dir, gone)
+    check_resumable(run_dir, plan)  # its owner is gone: the run can be resumed
+    with caplog.at_level(logging.WARNING):
+        outcome, _, _ = await run(config, tmp_path, run_dir=run_dir)
+    manifest = run_dir.read_manifest()
+    assert [s["status"] for s in manifest["sessions"]] == ["complete", "abandoned", "complete"]
+    assert manifest["sessions"][1]["pid"] == gone.pid
+    assert manifest["status"] == outcome.status == "complete" and manifest["owner"] is None
+    assert f"previous session of this run (pid {gone.pid})" in caplog.text
 
 
 def test_limits_combine_suite_and_command_line() -> None:

@@ -5,23 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from evalharness.errors import EvalHarnessError
 from evalharness.store import (
+    DAMAGED_SAMPLES,
     FORMAT_VERSION,
     MANIFEST,
     SAMPLES,
     RunDir,
+    check_manifest,
     iter_sample_dicts,
     latest_by_key,
     load_run,
     write_json_atomic,
 )
 from evalharness.types import Episode, Message, SampleError, SampleResult, Score, ToolCallRecord, Usage
+from tests.support.cli import evalharness
 
 
 def _result(
@@ -222,13 +228,12 @@ def test_repair_tail_creates_missing_samples_file(tmp_path: Path) -> None:
 # --- reading ------------------------------------------------------------------------------------------
 
 
-def test_iter_sample_dicts_skips_invalid_middle_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_iter_sample_dicts_names_a_line_that_is_not_json(tmp_path: Path) -> None:
     path = tmp_path / SAMPLES
     path.write_bytes(_line(_result("s-1")) + b"{garbage\n" + _line(_result("s-3")))
-    with caplog.at_level(logging.WARNING, logger="evalharness.store"):
-        records = list(iter_sample_dicts(path))
-    assert [d["sample_id"] for d in records] == ["s-1", "s-3"]
-    assert f"{path}:2: not valid JSON" in caplog.text
+    with pytest.raises(EvalHarnessError) as info:
+        list(iter_sample_dicts(path))
+    assert str(info.value).startswith(f"{path}:2: not a result line (not valid JSON")
 
 
 def test_iter_sample_dicts_ignores_incomplete_last_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -332,3 +337,214 @@ def test_write_json_atomic(tmp_path: Path) -> None:
     write_json_atomic(target, {"replaced": True})
     assert json.loads(target.read_text()) == {"replaced": True}
     assert [p.name for p in tmp_path.iterdir()] == ["data.json"]  # no temp file left over
+
+
+# --- damaged lines and manifests --------------------------------------------------------------------------
+
+DAMAGED_LINES = {
+    "empty-object": (b"{}", "task: missing"),
+    "null": (b"null", "expected an object, got null"),
+    "list": (b"[1, 2]", "expected an object, got a list"),
+    "text": (b'"calculator"', "expected an object, got text"),
+    "epoch-as-text": (b'{"task": "calculator", "sample_id": "s-9", "epoch": "1", "domain": "math"}',
+                      "epoch: expected an integer, got text"),
+    "score-without-value": (b'{"task": "calculator", "sample_id": "s-9", "epoch": 0, "domain": "math", '
+                            b'"scores": [{"domain": "math"}]}', "scores[0].value: missing"),
+    "error-as-text": (b'{"task": "calculator", "sample_id": "s-9", "epoch": 0, "domain": "math", '
+                      b'"error": "boom"}', "error: expected an object, got text"),
+    "message-as-number": (b'{"task": "calculator", "sample_id": "s-9", "epoch": 0, "domain": "math", '
+                          b'"episode": {"messages": [7]}}', "episode: "),
+    "not-json": (b"{garbage", "not valid JSON"),
+}
+
+
+def _damaged_run(root: Path, damaged: bytes, manifest: dict | None = None) -> RunDir:
+    """A run of three samples whose second line is ``damaged``."""
+    run = RunDir.create(root, "s", "m", manifest or {})
+    run.samples_path.write_bytes(_line(_result("s-1")) + damaged + b"\n" + _line(_result("s-3")))
+    return run
+
+
+@pytest.mark.parametrize("case", DAMAGED_LINES, ids=list(DAMAGED_LINES))
+def test_load_run_names_a_damaged_line_and_what_is_wrong(tmp_path: Path, case: str) -> None:
+    damaged, problem = DAMAGED_LINES[case]
+    run = _damaged_run(tmp_path, damaged)
+    with pytest.raises(EvalHarnessError) as info:
+        load_run(run.path)
+    [line] = str(info.value).splitlines()
+    assert line.startswith(f"{run.samples_path}:2: not a result line (") and problem in line
+    assert f"evalharness run --resume {run.path}" in line
+
+
+def test_every_damaged_line_is_named(tmp_path: Path) -> None:
+    run = RunDir.create(tmp_path, "s", "m", {})
+    run.samples_path.write_bytes(b"{}\n" + _line(_result("s-2")) + b"null\n" + b"[]\n")
+    with pytest.raises(EvalHarnessError) as info:
+        load_run(run.path)
+    lines = str(info.value).splitlines()
+    named = [line.split(": not a result line")[0] for line in lines]
+    assert named == [f"{run.samples_path}:{n}" for n in (1, 3, 4)]
+
+
+def test_set_aside_damaged_lines_keeps_every_valid_line_in_order(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    run = RunDir.create(tmp_path, "s", "m", {})
+    valid = [_line(_result(f"s-{i}")) for i in range(4)]
+    run.samples_path.write_bytes(valid[0] + b"{}\n" + valid[1] + valid[2] + b"null\n" + valid[3])
+    with caplog.at_level(logging.WARNING, logger="evalharness.store"):
+        damaged = run.set_aside_damaged_lines()
+    assert [d.number for d in damaged] == [2, 5]
+    assert run.samples_path.read_bytes() == b"".join(valid)
+    assert (run.path / DAMAGED_SAMPLES).read_bytes() == b"{}\nnull\n"
+    for number in (2, 5):
+        assert f"{run.samples_path}:{number}: not a result line" in caplog.text
+    assert [r.sample_id for r in load_run(run.path).results] == ["s-0", "s-1", "s-2", "s-3"]
+    assert run.set_aside_damaged_lines() == []  # nothing left to set aside
+    assert sorted(p.name for p in run.path.iterdir()) == sorted([DAMAGED_SAMPLES, MANIFEST, SAMPLES])
+
+
+def test_set_aside_leaves_an_intact_file_untouched(tmp_path: Path) -> None:
+    run = RunDir.create(tmp_path, "s", "m", {})
+    run.samples_path.write_bytes(_line(_result("s-1")) + b"\n")  # a blank line holds no result: harmless
+    before = run.samples_path.stat()
+    assert run.set_aside_damaged_lines() == []
+    after = run.samples_path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert not (run.path / DAMAGED_SAMPLES).exists()
+    assert [r.sample_id for r in load_run(run.path).results] == ["s-1"]
+
+
+def _manifest(**changes: object) -> dict:
+    manifest: dict = {"format": 1, "id": "r", "status": "complete", "model": {"backend": "scripted"},
+                      "suite": {"name": "s", "path": None, "description": ""}, "config": {},
+                      "tasks": [{"name": "calculator", "epochs": 1, "options": {}}], "sessions": []}
+    for key, value in changes.items():
+        if value is None:
+            del manifest[key]
+        else:
+            manifest[key] = value
+    return manifest
+
+
+@pytest.mark.parametrize(("manifest", "field"), [
+    (["not", "an", "object"], "expected an object, got a list"),
+    (_manifest(status=None), "status: missing"),
+    (_manifest(tasks=5), "tasks: expected a list, got a number"),
+    (_manifest(tasks=[{"epochs": 1}]), "tasks[0].name: missing"),
+    (_manifest(tasks=[{"name": "calculator", "epochs": "2"}]),
+     "tasks[0].epochs: expected an integer, got text"),
+    (_manifest(suite="s"), "suite: expected an object, got text"),
+    (_manifest(sessions={}), "sessions: expected a list, got an object"),
+    (_manifest(format=2), "format: 2 is newer than this evalharness reads (1); upgrade evalharness"),
+], ids=["list", "no-status", "tasks-number", "task-without-name", "epochs-text", "suite-text",
+        "sessions-object", "newer-format"])
+def test_check_manifest_names_the_file_and_the_field(tmp_path: Path, manifest: object, field: str) -> None:
+    path = tmp_path / MANIFEST
+    with pytest.raises(EvalHarnessError) as info:
+        check_manifest(manifest, path)
+    assert str(info.value) == f"{path}: not a run manifest of evalharness: {field}"
+
+
+def test_check_manifest_accepts_what_runs_write(tmp_path: Path) -> None:
+    manifest = _manifest()
+    assert check_manifest(manifest, tmp_path / MANIFEST) is manifest
+
+
+# --- the same through the real command: resume sets damaged lines aside, report refuses them ----------------
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def _calculator_run(out: Path) -> Path:
+    proc = evalharness("run", "--model", "scripted:gold", "--task", "calculator", "--opt", "count=6", "--out",
+                       str(out), "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [run_dir] = [p for p in out.iterdir() if p.is_dir()]
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete run of six samples (copied, never changed, by the tests below)."""
+    return _calculator_run(tmp_path_factory.mktemp("store-cli"))
+
+
+def _copy_with(run_dir: Path, target: Path, replace: dict[int, bytes]) -> tuple[Path, list[bytes]]:
+    """A copy of ``run_dir`` whose samples.jsonl lines (numbered from 1) in ``replace`` are damaged."""
+    shutil.copytree(run_dir, target)
+    lines = (target / SAMPLES).read_bytes().splitlines(keepends=True)
+    originals = list(lines)
+    for number, damaged in replace.items():
+        lines[number - 1] = damaged + b"\n"
+    (target / SAMPLES).write_bytes(b"".join(lines))
+    return target, originals
+
+
+def test_resume_keeps_the_valid_lines_and_runs_only_the_damaged_samples_again(finished_run: Path,
+                                                                              tmp_path: Path) -> None:
+    run_dir, originals = _copy_with(finished_run, tmp_path / "run", {2: b"{}", 4: b"null"})
+    proc = evalharness("run", "--resume", str(run_dir), "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    said = " ".join(proc.stderr.split())
+    for number in (2, 4):
+        assert f"{run_dir / SAMPLES}:{number}: not a result line" in said
+    assert DAMAGED_SAMPLES in said
+    lines = (run_dir / SAMPLES).read_bytes().splitlines(keepends=True)
+    assert lines[:4] == [originals[i] for i in (0, 2, 4, 5)]  # every valid line, unchanged and in order
+    keys = [(d["sample_id"], d["epoch"]) for d in map(orjson.loads, lines)]
+    assert sorted(keys) == sorted((d["sample_id"], d["epoch"]) for d in map(orjson.loads, originals))
+    assert len(lines) == 6  # the two damaged samples ran again, nothing else did
+    assert (run_dir / DAMAGED_SAMPLES).read_bytes() == b"{}\nnull\n"
+    manifest = orjson.loads((run_dir / MANIFEST).read_bytes())
+    assert manifest["status"] == "complete" and manifest["sessions"][-1]["pending"] == 2
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "gate"])
+def test_report_compare_and_gate_refuse_a_damaged_line(finished_run: Path, tmp_path: Path,
+                                                       command: str) -> None:
+    run_dir, _ = _copy_with(finished_run, tmp_path / "run", {3: b'{"task": "calculator"}'})
+    args = {"report": ["report", str(run_dir), "--out", str(tmp_path / "r.html")],
+            "compare": ["compare", str(finished_run), str(run_dir)],
+            "gate": ["gate", "--baseline", str(finished_run), "--candidate", str(run_dir)]}[command]
+    _one_error_line(evalharness(*args), f"{run_dir / SAMPLES}:3: not a result line", "sample_id: missing",
+                    f"evalharness run --resume {run_dir}")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_refuses_a_manifest_that_is_not_a_run_manifest(finished_run: Path, tmp_path: Path) -> None:
+    run_dir, _ = _copy_with(finished_run, tmp_path / "run", {})
+    manifest = orjson.loads((run_dir / MANIFEST).read_bytes())
+    manifest["tasks"] = 5
+    (run_dir / MANIFEST).write_bytes(orjson.dumps(manifest))
+    _one_error_line(evalharness("report", str(run_dir), "--out", str(tmp_path / "r.html")),
+                    f"{run_dir / MANIFEST}: not a run manifest of evalharness: "
+                    "tasks: expected a list, got a number")
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda m: m.pop("config"), "config: missing"),
+    (lambda m: m["config"].pop("model"), "config.model: Field required"),
+    (lambda m: m["config"].update(max_turns="many"), "config.max_turns: "),
+    (lambda m: m["config"]["tasks"][0]["options"].update(count="many"), "config.tasks[0].options.count: "),
+    (lambda m: m["suite"].pop("name"), "suite.name: missing"),
+    (lambda m: m["tasks"][0].pop("fingerprint"), "tasks[0].fingerprint: Field required"),
+    (lambda m: m.update(sessions="none"), "sessions: expected a list, got text"),
+], ids=["no-config", "no-model", "bad-limit", "bad-option", "suite-without-name", "no-fingerprint",
+        "sessions"])
+def test_resume_refuses_a_manifest_that_is_not_a_run_manifest(finished_run: Path, tmp_path: Path,
+                                                              change: Any, field: str) -> None:
+    run_dir, originals = _copy_with(finished_run, tmp_path / "run", {})
+    manifest = orjson.loads((run_dir / MANIFEST).read_bytes())
+    change(manifest)
+    (run_dir / MANIFEST).write_bytes(orjson.dumps(manifest))
+    _one_error_line(evalharness("run", "--resume", str(run_dir)), f"{run_dir / MANIFEST}: ", field)
+    assert (run_dir / SAMPLES).read_bytes().splitlines(keepends=True) == originals

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalharness.tools import (
+    MAX_ARGUMENT_CHARS,
     MAX_TOOL_OUTPUT_CHARS,
     TAIL_CHARS,
     Tool,
@@ -250,3 +251,68 @@ async def test_non_string_output_is_stringified() -> None:
     tool = Tool(STRICT, fn)
     message, _ = await execute_tool_call(ToolCall("c", "lookup", {"query": "q"}), _tools(tool))
     assert message.content == "42" and message.is_error is False
+
+
+# --- calls a model got wrong before any tool could run ------------------------------------------------
+
+
+EMPTY_TEXT_JSON = '{"text":""}'  # the JSON text of the arguments, without the string's characters
+
+
+def _recording_tool(calls: list[dict[str, object]], check_arguments: bool = True) -> Tool:
+    async def fn(**kwargs: object) -> str:
+        calls.append(kwargs)
+        return "ran"
+
+    return Tool(ToolSpec("t", "t", {"properties": {"text": {"type": "string"}}}), fn, check_arguments)
+
+
+@pytest.mark.parametrize("name", ["", None], ids=["empty", "null"])
+async def test_a_call_without_a_tool_name_is_answered_as_an_error(name: str | None) -> None:
+    calls: list[dict[str, object]] = []
+    call = ToolCall("c", name, {"text": "x"})  # type: ignore[arg-type]
+    message, record = await execute_tool_call(call, _tools(_recording_tool(calls), ECHO))
+    assert calls == []
+    assert message.is_error and record.is_error
+    assert message.content == "Error: your tool call does not name a tool. Available tools: lookup, t."
+    assert message.tool_call_id == "c"
+
+
+@pytest.mark.parametrize("check_arguments", [True, False], ids=["checked", "unchecked-tool"])
+async def test_oversized_parsed_arguments_are_refused_for_every_tool(check_arguments: bool) -> None:
+    calls: list[dict[str, object]] = []
+    tools = _tools(_recording_tool(calls, check_arguments))
+    text = "x" * MAX_ARGUMENT_CHARS
+    message, record = await execute_tool_call(ToolCall("c", "t", {"text": text}), tools)
+    assert calls == []
+    assert message.is_error and record.is_error
+    assert "too large and were not read" in message.content
+    json_chars = len(text) + len(EMPTY_TEXT_JSON)
+    assert f"({json_chars:,} characters, more than the {MAX_ARGUMENT_CHARS:,}" in message.content
+
+
+async def test_arguments_just_under_the_limit_reach_the_tool() -> None:
+    calls: list[dict[str, object]] = []
+    text = "x" * (MAX_ARGUMENT_CHARS - len(EMPTY_TEXT_JSON))
+    message, _ = await execute_tool_call(ToolCall("c", "t", {"text": text}), _tools(_recording_tool(calls)))
+    assert message.content == "ran" and calls == [{"text": text}]
+
+
+async def test_oversized_raw_arguments_are_refused_as_too_large_not_as_invalid_json() -> None:
+    calls: list[dict[str, object]] = []
+    raw = '{"text": "' + "y" * MAX_ARGUMENT_CHARS + '"}'
+    call = ToolCall("c", "t", {}, raw_arguments=raw, parse_error="not read")
+    message, _ = await execute_tool_call(call, _tools(_recording_tool(calls)))
+    assert calls == []
+    assert "too large and were not read" in message.content and f"{len(raw):,} characters" in message.content
+    assert "not a valid JSON object" not in message.content
+
+
+async def test_arguments_too_deep_to_measure_are_refused() -> None:
+    calls: list[dict[str, object]] = []
+    nested: dict[str, object] = {}
+    for _ in range(300):  # deeper than JSON can be written out again
+        nested = {"a": nested}
+    message, _ = await execute_tool_call(ToolCall("c", "t", {"text": nested}), _tools(_recording_tool(calls)))
+    assert calls == []
+    assert message.is_error and "cannot be read" in message.content

@@ -8,6 +8,7 @@ Problems are generated from a seed, so ``count`` can be anything and ids stay st
 from __future__ import annotations
 
 import ast
+import asyncio
 import math
 import operator
 import random
@@ -34,10 +35,26 @@ _OPS: dict[type, Any] = {
 _NUMBER = re.compile(r"(?:(?<![\w)])-)?\d[\d,]*(?:\.\d+)?")  # "10-20" is two numbers, not 10 and -20
 _MAX_EXPONENT = 64
 _MAX_BITS = 4096  # results beyond this are refused: a tool call must not stall the event loop
+MAX_EXPRESSION_CHARS = 2_000  # parsing holds the GIL whichever thread does it: this bounds the pause
+_INLINE_CHARS = 200  # shorter expressions take microseconds, less than a hop to a worker thread
 
 
 def evaluate_expression(expression: str) -> int | float:
-    """Evaluate arithmetic without ``eval``: numbers, + - * / // % **, unary minus, parentheses."""
+    """Evaluate arithmetic without ``eval``: numbers, + - * / // % **, unary minus, parentheses.
+
+    Every way a model can make this slow or crash it is a ToolError: too long, nested too deeply for the
+    recursive evaluator, results too large.
+    """
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ToolError(f"the expression has {len(expression):,} characters; at most {MAX_EXPRESSION_CHARS:,} "
+                        "are accepted: split the calculation into several calls")
+    try:
+        return _evaluate(expression)
+    except RecursionError:  # within the length limit, Python's parser never nests this deep: the evaluator does
+        raise ToolError("the expression is nested too deeply: split the calculation into several calls") from None
+
+
+def _evaluate(expression: str) -> int | float:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError:
@@ -74,7 +91,10 @@ def evaluate_expression(expression: str) -> int | float:
 
 
 async def _calculator(expression: str) -> ToolResult:
-    return ToolResult(str(evaluate_expression(expression)))
+    """Long expressions are evaluated in a worker thread so that other samples' calls go on meanwhile."""
+    if len(expression) <= _INLINE_CHARS:
+        return ToolResult(str(evaluate_expression(expression)))
+    return ToolResult(str(await asyncio.to_thread(evaluate_expression, expression)))
 
 
 CALCULATOR = Tool(

@@ -15,6 +15,7 @@ from evalharness.models.base import (
     parse_model_args,
 )
 from evalharness.models.torch_local import EXTRA_KEYS as HF_EXTRA_KEYS  # light: torch loads on first use
+from evalharness.suggest import did_you_mean
 
 __all__ = [
     "BackendOptions",
@@ -31,6 +32,7 @@ __all__ = [
 
 BACKENDS = ("openai", "scripted", "hf")
 DEFAULT_MODEL = "hf:smollm2-135m"  # the embedded model: `run` uses it when no --model is given
+DEFAULT_MODEL_DESCRIPTION = "SmolLM2-135M-Instruct on CPU"
 
 # --model-args keys a backend understands beyond the generation and transport settings
 _EXTRA_KEYS = {"hf": HF_EXTRA_KEYS}
@@ -42,15 +44,17 @@ def backend_arg_keys(model: str) -> frozenset[str]:
     return _EXTRA_KEYS.get(kind, frozenset())
 
 
-def split_model_string(model: str) -> tuple[str, str]:
+def split_model_string(model: str, flag: str = "--model") -> tuple[str, str]:
+    """``(backend, name)`` of a model string; errors name ``flag``, the option the string came from."""
     kind, sep, name = model.partition(":")
     if not sep or not name:
         raise ConfigError(
-            f"--model {model!r} must be BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold or hf:PATH "
+            f"{flag} {model!r} must be BACKEND:NAME, e.g. openai:gpt-4o-mini, scripted:gold or hf:PATH "
             f"(backends: {', '.join(BACKENDS)})"
         )
     if kind not in BACKENDS:
-        raise ConfigError(f"--model {model!r}: unknown backend {kind!r}; known backends: {', '.join(BACKENDS)}")
+        raise ConfigError(f"{flag} {model!r}: unknown backend {kind!r}{did_you_mean(kind, BACKENDS)}; "
+                          f"known backends: {', '.join(BACKENDS)}")
     return kind, name
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
 from evalharness.errors import ConfigError
+from evalharness.suggest import did_you_mean
 from evalharness.types import Message, ModelOutput, Sample, ToolSpec
 
 
@@ -136,11 +137,14 @@ def parse_model_args(text: str | None, extra_keys: frozenset[str] = frozenset())
     gen_fields = {f.name: f.type for f in fields(GenerateConfig)}
     backend_fields = {f.name: f.type for f in fields(BackendOptions)}
     for part in _split_args(text):
-        if "=" not in part:
+        key, sep, raw = (s.strip() for s in part.partition("="))
+        if not sep or not key:
             raise ConfigError(f"--model-args: {part!r} is not of the form key=value")
-        key, raw = (s.strip() for s in part.split("=", 1))
         if key in gen_fields:
-            setattr(args.generate, key, _coerce(key, raw, gen_fields[key]))
+            value = _coerce(key, raw, gen_fields[key])
+            if key == "max_tokens" and value < 1:
+                raise ConfigError(f"--model-args: max_tokens must be at least 1 (got {value})")
+            setattr(args.generate, key, value)
         elif key in backend_fields:
             value = _coerce(key, raw, backend_fields[key])
             if value < 0:
@@ -150,7 +154,8 @@ def parse_model_args(text: str | None, extra_keys: frozenset[str] = frozenset())
             args.extra[key] = raw
         else:
             known = sorted([*gen_fields, *backend_fields, *extra_keys])
-            raise ConfigError(f"--model-args: unknown key {key!r}; known keys: {', '.join(known)}")
+            raise ConfigError(f"--model-args: unknown key {key!r}{did_you_mean(key, known)}; "
+                              f"known keys: {', '.join(known)}")
     return args
 
 

@@ -16,12 +16,13 @@ from typing import Any
 import httpx2 as httpx
 import openai
 import orjson
-from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from evalharness.budget import pause_current
 from evalharness.errors import ModelUnavailable
 from evalharness.models.base import CONTEXT_LENGTH, BackendOptions, CallContext, GenerateConfig, ModelError
+from evalharness.tools import MAX_ARGUMENT_CHARS, oversize_reason
 from evalharness.types import Message, ModelOutput, ToolCall, ToolSpec, Usage
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ _RETRYABLE_STATUS = {408, 409, 425, 429}
 
 
 class BadResponse(Exception):
-    """The server answered 200 with a body that is not a usable completion (truncated, no choices)."""
+    """The server answered 200 with a body that is not a usable completion (truncated, no choices, a shape
+    the chat-completions format does not allow)."""
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -105,24 +107,105 @@ def _describe(exc: BaseException) -> tuple[str, str]:
     return "model_error", f"{type(exc).__name__}: {exc}"
 
 
-def parse_tool_calls(raw_calls: list[Any] | None) -> list[ToolCall]:
-    calls: list[ToolCall] = []
-    for i, c in enumerate(raw_calls or ()):
-        fn = c.function
-        raw = fn.arguments or "{}"
-        call_id = c.id or f"call_{i}"
-        try:
-            args = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            calls.append(ToolCall(call_id, fn.name, {}, raw_arguments=raw, parse_error=str(e)))
-            continue
-        if not isinstance(args, dict):
-            calls.append(
-                ToolCall(call_id, fn.name, {}, raw_arguments=raw, parse_error=f"expected an object, got {raw[:80]}")
-            )
-            continue
-        calls.append(ToolCall(call_id, fn.name, args))
-    return calls
+def parse_completion(body: Any) -> ModelOutput:
+    """The first choice of a chat completion as our types.
+
+    A shape the chat-completions format does not allow (no choices, no message, tool calls that are not a
+    list of functions with string arguments) is the server's failure, not the model's: it raises
+    BadResponse, which is retried and in the end recorded as ``model_error:bad_response``. What the model
+    controls (a tool's name, its arguments' JSON) is kept as it came and answered by the tool layer.
+    """
+    if not isinstance(body, dict):
+        raise BadResponse(f"response body is not a JSON object but {_json_kind(body)}")
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        error = body.get("error")  # some servers answer 200 with an error object
+        detail = error.get("message", error) if isinstance(error, dict) else error
+        raise BadResponse("response has no choices" + (f" (error: {_first_line(str(detail))})" if error else ""))
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise BadResponse(f"choices[0] is not an object but {_json_kind(choice)}")
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise BadResponse("choices[0] has no message" + ("" if message is None else f" ({_json_kind(message)})"))
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise BadResponse(f"choices[0].message.content is not a string but {_json_kind(content)}")
+    finish_reason = choice.get("finish_reason")
+    return ModelOutput(
+        message=Message(role="assistant", content=content, tool_calls=parse_tool_calls(message.get("tool_calls"))),
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        usage=_usage(body.get("usage")),
+    )
+
+
+def parse_tool_calls(raw_calls: Any) -> list[ToolCall]:
+    if raw_calls is None:
+        return []
+    if not isinstance(raw_calls, list):
+        raise BadResponse(f"choices[0].message.tool_calls is not a list but {_json_kind(raw_calls)}")
+    return [_tool_call(i, c) for i, c in enumerate(raw_calls)]
+
+
+def _tool_call(index: int, raw: Any) -> ToolCall:
+    where = f"choices[0].message.tool_calls[{index}]"
+    function = raw.get("function") if isinstance(raw, dict) else None
+    if not isinstance(function, dict):
+        raise BadResponse(f"{where} has no function")
+    arguments = function.get("arguments")
+    if arguments is None:
+        arguments = "{}"
+    if not isinstance(arguments, str):
+        raise BadResponse(f"{where}.function.arguments is not a string but {_json_kind(arguments)}")
+    call_id = raw.get("id")
+    call_id = call_id if isinstance(call_id, str) and call_id else f"call_{index}"
+    name = _tool_name(function.get("name"))
+    if len(arguments) > MAX_ARGUMENT_CHARS:  # never parsed: the tool layer refuses the call
+        return ToolCall(call_id, name, {}, raw_arguments=arguments, parse_error=oversize_reason(len(arguments)))
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError as e:
+        return ToolCall(call_id, name, {}, raw_arguments=arguments, parse_error=str(e))
+    if not isinstance(parsed, dict):
+        return ToolCall(call_id, name, {}, raw_arguments=arguments,
+                        parse_error=f"expected an object, got {arguments[:80]}")
+    try:  # the transcript and the next request write the arguments out again
+        orjson.dumps(parsed)
+    except orjson.JSONEncodeError as e:
+        return ToolCall(call_id, name, {}, raw_arguments=arguments, parse_error=str(e))
+    return ToolCall(call_id, name, parsed)
+
+
+def _tool_name(raw: Any) -> str:
+    """The name as the model gave it, always a string: a missing one becomes "" and any other JSON value its
+    JSON text, so the call is recorded and answered as a bad call instead of breaking what reads names."""
+    if isinstance(raw, str):
+        return raw
+    try:
+        return "" if raw is None else orjson.dumps(raw).decode()
+    except orjson.JSONEncodeError:  # nested too deeply to write out
+        return ""
+
+
+def _usage(raw: Any) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+    return Usage(_token_count(raw.get("prompt_tokens")), _token_count(raw.get("completion_tokens")))
+
+
+def _token_count(raw: Any) -> int:
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else 0
+
+
+def _json_kind(value: Any) -> str:
+    """How a JSON value reads in an error message: "null", "a string", "a list"..."""
+    if value is None:
+        return "null"
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+_JSON_KINDS = {bool: "a boolean", str: "a string", list: "a list", dict: "an object", int: "a number",
+               float: "a number"}
 
 
 class OpenAICompatBackend:
@@ -197,36 +280,31 @@ class OpenAICompatBackend:
                 reraise=True,
             ):
                 with attempt:
-                    completion = await self._create(payload, params)
+                    output = await self._create(payload, params)
         except Exception as e:
             kind, message = _describe(e)
             fatal = isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError))
             raise ModelError(kind, message, fatal=fatal) from e
-        choice = completion.choices[0]
-        msg = choice.message
-        usage = completion.usage
-        return ModelOutput(
-            message=Message(role="assistant", content=msg.content, tool_calls=parse_tool_calls(msg.tool_calls)),
-            finish_reason=choice.finish_reason,
-            usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0) if usage else Usage(),
-            latency=time.perf_counter() - start,
-        )
+        output.latency = time.perf_counter() - start
+        return output
 
-    async def _create(self, payload: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+    async def _create(self, payload: list[dict[str, Any]], params: dict[str, Any]) -> ModelOutput:
+        with pause_current():  # a free connection is the other samples' doing: the sample's clock stands
+            await self._slots.acquire()
         try:
-            async with self._slots:
-                # The payload is already plain OpenAI JSON: posting it directly skips the SDK's per-request
-                # re-transformation of every message (a third of the harness's CPU per call, measured).
-                completion = await self._client.post(
-                    "/chat/completions",
-                    body={"model": self.model, "messages": payload, **params},
-                    cast_to=ChatCompletion,
-                )
+            # The payload is already plain OpenAI JSON: posting it directly skips the SDK's per-request
+            # re-transformation of every message (a third of the harness's CPU per call, measured), and
+            # the answer comes back as plain JSON too, for parse_completion to check field by field.
+            body = await self._client.post(
+                "/chat/completions",
+                body={"model": self.model, "messages": payload, **params},
+                cast_to=object,
+            )
         except (ValueError, openai.APIResponseValidationError) as e:  # JSON body cut short or malformed
             raise BadResponse(f"malformed response body: {_short(e)}") from e
-        if not getattr(completion, "choices", None):
-            raise BadResponse("response has no choices")
-        return completion
+        finally:
+            self._slots.release()
+        return parse_completion(body)
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -239,5 +317,8 @@ class OpenAICompatBackend:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
+    return _first_line(str(exc)) if str(exc) else type(exc).__name__
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0][:200] if text else text

@@ -5,9 +5,11 @@
 ``scripted:silent`` checks what an unhelpful model gets. Adapters put the trajectory in
 ``sample.metadata["gold"]``: ``{"steps": [assistant message dicts...], "wrong_answer": "..."}``; tasks
 scored on what the tool calls did rather than on the final message give ``"wrong_steps"`` instead.
-Asked to play a conversation's user (``context.role == "user"``), it says ``gold["user_opening"]`` and then
-``###STOP###``. ``gold["turns_before"]`` (``{"assistant": a, "user": u}``) counts the messages of a
-conversation that started before the model joined it (a task's message history): the replay starts after them.
+Asked to play a conversation's user (``context.role == "user"``), it replays ``gold["user_steps"]`` (user
+message dicts, which may call the user's own tools) and then says ``###STOP###``; ``scripted:wrong`` and
+``scripted:silent`` say only the first of them, so their customer never does the work the agent should ask
+for. ``gold["turns_before"]`` (``{"assistant": a, "user": u}``) counts the messages of a conversation that
+started before the model joined it (a task's message history): the replay starts after them.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ class ScriptedBackend:
 
     def _next_message(self, messages: list[Message], context: CallContext | None) -> Message:
         if context is not None and context.role == "user":
-            # a simulated user that states its request once, then ends the conversation
             gold = context.sample.metadata.get("gold", {})
             said = sum(1 for m in messages if m.role == "assistant") - gold.get("turns_before", {}).get("user", 0)
-            opening = gold.get("user_opening", "Hello.")
-            return Message(role="assistant", content=opening if said == 0 else "###STOP###")
+            script = gold.get("user_steps") or [{"content": "Hello."}]
+            script = script if self.mode == "gold" else script[:1]
+            if said >= len(script):
+                return Message(role="assistant", content="###STOP###")
+            return _message(script[said], said)
         if self.mode == "silent":
             return Message(role="assistant", content="")
         if context is None or "gold" not in context.sample.metadata:
@@ -67,15 +71,17 @@ class ScriptedBackend:
         turn = sum(1 for m in messages if m.role == "assistant") - gold.get("turns_before", {}).get("assistant", 0)
         if turn >= len(steps):
             return Message(role="assistant", content="")
-        step = steps[turn]
-        calls = [
-            ToolCall(id=f"call_{turn}_{i}", name=c["name"], arguments=dict(c.get("arguments", {})))
-            for i, c in enumerate(step.get("tool_calls", ()))
-        ]
-        content = step.get("content")
-        if self.mode == "wrong" and not calls and turn == len(steps) - 1:
-            content = gold.get("wrong_answer", "I do not know.")
-        return Message(role="assistant", content=content, tool_calls=calls)
+        message = _message(steps[turn], turn)
+        if self.mode == "wrong" and not message.tool_calls and turn == len(steps) - 1:
+            message.content = gold.get("wrong_answer", "I do not know.")
+        return message
 
     async def aclose(self) -> None:
         return None
+
+
+def _message(step: dict[str, Any], turn: int) -> Message:
+    """One scripted step (``content`` and/or ``tool_calls`` of ``{name, arguments}``) as a message."""
+    calls = [ToolCall(id=f"call_{turn}_{i}", name=c["name"], arguments=dict(c.get("arguments", {})))
+             for i, c in enumerate(step.get("tool_calls", ()))]
+    return Message(role="assistant", content=step.get("content"), tool_calls=calls)

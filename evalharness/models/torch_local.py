@@ -43,10 +43,12 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalharness.budget import pause_current
 from evalharness.errors import ConfigError, ModelUnavailable
 from evalharness.models.base import CONTEXT_LENGTH, CallContext, GenerateConfig, ModelArgs, ModelError
 from evalharness.models.toolcall_formats import (
@@ -68,6 +70,7 @@ EXTRA_KEYS = frozenset({"device", "dtype", "tool_format", "batch_size", "max_new
 DEFAULT_MAX_NEW_TOKENS = 1024
 MIN_GEMM_ROWS = 4  # MKL's fp32 GEMM rounds a row the same way for every M >= 4 (M = 1 and 2-3 take other kernels)
 ATTENTION_NAME = "evalharness_rowwise"
+PREFILL_PADDING = 1.25  # a prefill group computes at most this many positions per real prompt token
 
 
 # ------------------------------------------------------------------------------------------- locating weights
@@ -362,11 +365,13 @@ class EngineStats:
     """What the engine thread did: decode tokens/s = decode_tokens / decode_seconds."""
 
     prefill_tokens: int = 0
+    prefill_positions: int = 0  # positions the prefills computed: their prompts' tokens plus left padding
     prefill_seconds: float = 0.0
     decode_tokens: int = 0
     decode_steps: int = 0
     decode_seconds: float = 0.0
     max_rows: int = 0  # the largest batch decoded so far
+    generated_tokens: int = 0  # every token chosen so far, those of unfinished requests included
 
 
 @dataclass(eq=False)
@@ -379,6 +384,7 @@ class _Request:
     top_p: float | None
     seed: int | None
     future: concurrent.futures.Future[GenerationResult]
+    on_admit: Callable[[], None] | None = None  # called (in the engine thread) when it leaves the queue
     tokens: list[int] = field(default_factory=list)
     generator: Any = None
     text: str | None = None
@@ -393,10 +399,12 @@ class BatchEngine:
     """One model, many concurrent requests: a background thread batches whatever is pending.
 
     ``submit`` may be called from any thread; results come back as ``concurrent.futures.Future`` (await them
-    with :meth:`generate`). Each step: admit waiting requests while the batch has room (prefilled together,
-    left-padded, then merged into the running batch), decode one token for every running row, retire the rows
-    that finished (end-of-turn token, stop string or token limit) and drop left padding no row needs any more.
-    A cancelled future leaves the batch at the next step.
+    with :meth:`generate`). Each step: admit waiting requests while the batch has room (prefilled in groups of
+    similar length, see :func:`prefill_groups`, left-padded, then merged into the running batch), decode one
+    token for every running row, retire the rows that finished (end-of-turn token, stop string or token limit)
+    and drop left padding no row needs any more. A cancelled future leaves the batch at the next step. While a
+    request waits in the queue, the clock of the sample that made it stands (see ``evalharness.budget``): it is
+    waiting for the other samples, not working.
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, max_batch: int, eos_ids: frozenset[int],
@@ -419,6 +427,7 @@ class BatchEngine:
         self._last = torch.empty(0, dtype=torch.long)  # per row: the token to feed next
         self._kv_len = 0
         self._keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
+        self._mergeable = _mergeable_cache(model)
         self.stats = EngineStats()
         self._thread = threading.Thread(target=self._loop, name="evalharness-hf-engine", daemon=True)
         self._thread.start()
@@ -427,8 +436,10 @@ class BatchEngine:
 
     def submit(self, prompt: list[int], *, max_new_tokens: int, stop: list[str] | None = None,
                temperature: float | None = None, top_p: float | None = None, seed: int | None = None,
-               ignore_eos: bool = False) -> concurrent.futures.Future[GenerationResult]:
-        """Queue one request. ``ignore_eos`` (benchmarks) generates exactly ``max_new_tokens`` tokens."""
+               ignore_eos: bool = False, on_admit: Callable[[], None] | None = None,
+               ) -> concurrent.futures.Future[GenerationResult]:
+        """Queue one request. ``ignore_eos`` (benchmarks) generates exactly ``max_new_tokens`` tokens;
+        ``on_admit`` is called from the engine thread when the request joins the batch."""
         future: concurrent.futures.Future[GenerationResult] = concurrent.futures.Future()
         if self.max_positions is not None:
             room = self.max_positions - len(prompt)
@@ -439,7 +450,7 @@ class BatchEngine:
             max_new_tokens = min(max_new_tokens, room)
         stop_ids = frozenset() if ignore_eos else self.eos_ids
         request = _Request(list(prompt), max(1, max_new_tokens), stop_ids, tuple(s for s in stop or () if s),
-                           temperature, top_p, seed, future)
+                           temperature, top_p, seed, future, on_admit)
         with self._cond:
             if self._closed:
                 raise RuntimeError("the engine is closed")
@@ -448,8 +459,9 @@ class BatchEngine:
         return future
 
     async def generate(self, prompt: list[int], **kwargs: Any) -> GenerationResult:
-        future = self.submit(prompt, **kwargs)
-        return await asyncio.wrap_future(future)  # cancelling the await cancels the request
+        with pause_current() as queued:
+            future = self.submit(prompt, on_admit=queued.end_threadsafe, **kwargs)
+            return await asyncio.wrap_future(future)  # cancelling the await cancels the request
 
     def close(self) -> None:
         with self._cond:
@@ -483,10 +495,16 @@ class BatchEngine:
                     if admitted and not merge_ok:  # a cache that cannot be merged: wait for the batch to drain
                         self._pending.extendleft(reversed(admitted))
                         admitted = []
+                for r in admitted:
+                    if r.on_admit is not None:
+                        r.on_admit()
                 try:
                     started = time.perf_counter()
                     if admitted:
-                        self._prefill(admitted)
+                        lengths = [len(r.prompt) for r in admitted]
+                        groups = prefill_groups(lengths) if self._mergeable else [list(range(len(admitted)))]
+                        for group in groups:
+                            self._prefill([admitted[i] for i in group])
                         self.stats.prefill_seconds += time.perf_counter() - started
                         self.stats.prefill_tokens += sum(len(r.prompt) for r in admitted)
                     elif self._rows:
@@ -535,6 +553,7 @@ class BatchEngine:
         from transformers import DynamicCache
 
         length = max(len(r.prompt) for r in group)
+        self.stats.prefill_positions += length * len(group)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         ids = torch.tensor([[pad] * (length - len(r.prompt)) + r.prompt for r in group], device=self.device)
         starts = [length - len(r.prompt) for r in group]
@@ -592,6 +611,7 @@ class BatchEngine:
         """Record the new tokens of rows ``first_row``...; retire the rows that finished or were cancelled."""
         keep: list[int] = list(range(first_row))
         values = tokens.tolist()
+        self.stats.generated_tokens += len(values)
         for i, (r, tok) in enumerate(zip(self._rows[first_row:], values), start=first_row):
             if r.future.cancelled():
                 continue
@@ -647,6 +667,30 @@ class BatchEngine:
         with contextlib.suppress(concurrent.futures.InvalidStateError):
             if not r.future.done():
                 r.future.set_exception(error)
+
+
+def prefill_groups(lengths: list[int]) -> list[list[int]]:
+    """Which prompts (by index) to prefill together. A group is left-padded to its longest prompt, so one
+    3,000-token prompt among ten of 300 tokens would multiply the prefill's work by five, on a CPU minutes
+    for everyone: prompts are taken shortest first and a group grows only while its padding stays within
+    ``PREFILL_PADDING`` times its real tokens."""
+    groups: list[list[int]] = []
+    real = 0
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if groups and (len(groups[-1]) + 1) * lengths[i] <= PREFILL_PADDING * (real + lengths[i]):
+            groups[-1].append(i)
+            real += lengths[i]
+        else:
+            groups.append([i])
+            real = lengths[i]
+    return groups
+
+
+def _mergeable_cache(model: Any) -> bool:
+    """Whether this model's caches can be merged into a running batch (plain layers, no sliding window)."""
+    from transformers import DynamicCache
+
+    return all(type(layer).__name__ == "DynamicLayer" for layer in DynamicCache(config=model.config).layers)
 
 
 def _cache_layers(cache: Any) -> list[Any]:
@@ -828,6 +872,12 @@ class TorchLocalBackend:
     @property
     def load_seconds(self) -> float | None:
         return self._loaded.load_seconds if self._loaded else None
+
+    @property
+    def generated_tokens(self) -> int:
+        """Tokens generated so far, those of unfinished calls included: on a CPU one call can take minutes,
+        and the progress display shows this counter so that such a run visibly moves."""
+        return self._loaded.engine.stats.generated_tokens if self._loaded else 0
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {

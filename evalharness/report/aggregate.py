@@ -22,6 +22,10 @@ from evalharness.types import SampleResult
 
 CLOSED_BOOK_SUFFIX = ":closed-book"
 MIN_CALIBRATION_SAMPLES = 100
+# How an episode can end other than by the model finishing: a limit of the run's settings or of the model.
+LIMIT_STOP_REASONS = ("time_limit", "max_turns", "max_tokens", "context_length", "model_length")
+NO_TOOL_NAME = "(no name)"
+MAX_TOOL_LABEL_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,27 @@ class DomainSummary:
     tool_calls: dict[str, float] = field(default_factory=dict)  # mean calls per sample-epoch, by tool
     calibration_error: float | None = None  # ECE of stated confidences, when at least 100 were given
     pass_hat_k: dict[int, Estimate] = field(default_factory=dict)  # pass^k, k = 1..epochs, when epochs > 1
+    stop_reasons: dict[str, int] = field(default_factory=dict)  # sample-epochs by how their episode ended
+
+    @property
+    def limits_hit(self) -> dict[str, int]:
+        """Sample-epochs that a limit ended, by limit, the most frequent first."""
+        hit = [(reason, n) for reason, n in self.stop_reasons.items() if reason in LIMIT_STOP_REASONS]
+        return dict(sorted(hit, key=lambda item: (-item[1], item[0])))
+
+    @property
+    def limit_warning(self) -> str | None:
+        """Said when most of the domain's samples ended at a limit: its score then measures the limit more
+        than the model (e.g. a time limit too short for a slow machine)."""
+        hit = self.limits_hit
+        count = sum(hit.values())
+        if not self.results or 2 * count <= self.results:
+            return None
+        share = f"{count}/{self.results} samples"
+        if len(hit) == 1:
+            return f"{share} hit {next(iter(hit))} — scores reflect the limit, not the model"
+        each = ", ".join(f"{reason} {n}" for reason, n in hit.items())
+        return f"{share} hit a limit ({each}) — scores reflect the limits, not the model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +86,16 @@ class _Domain:
         default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     tools: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     confidences: list[tuple[float, bool]] = field(default_factory=list)
+    stop_reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def tool_label(name: object) -> str:
+    """A tool name as summaries show it. Names are whatever the model wrote, so a missing or non-string one
+    gets a label of its own, and a long one is cut: summaries sort, count and print them."""
+    if name is None or name == "":
+        return NO_TOOL_NAME
+    text = name if isinstance(name, str) else f"({type(name).__name__})"
+    return text if len(text) <= MAX_TOOL_LABEL_CHARS else text[: MAX_TOOL_LABEL_CHARS - 1] + "…"
 
 
 def _domain_of(r: SampleResult) -> str:
@@ -76,8 +111,9 @@ def summarize_by_domain(results: Iterable[SampleResult]) -> list[DomainSummary]:
         d.input_tokens += r.episode.usage.input_tokens
         d.output_tokens += r.episode.usage.output_tokens
         d.model_calls += r.episode.model_calls
+        d.stop_reasons[str(r.episode.stop_reason)] += 1
         for call in r.episode.tool_log:
-            d.tools[call.name] += 1
+            d.tools[tool_label(call.name)] += 1
         if r.error is not None or not r.scores:
             d.errors += 1
             continue
@@ -97,14 +133,15 @@ def _summary(name: str, d: _Domain) -> DomainSummary:
     all_pass: dict[int, Estimate] = {}
     if epochs > 1:  # errored attempts are not in d.primary: infrastructure failures never count as misses
         successes = [(len(v), sum(1 for x in v if x >= 1.0)) for v in d.primary.values()]
-        passed = mean_and_se([pass_at_k(n, c, epochs) for n, c in successes])
-        all_pass = {k: mean_and_se([pass_hat_k(n, c, k) for n, c in successes]) for k in range(1, epochs + 1)}
+        passed = mean_and_se([pass_at_k(n, c, epochs) for n, c in successes], bounded=True)
+        all_pass = {k: mean_and_se([pass_hat_k(n, c, k) for n, c in successes], bounded=True)
+                    for k in range(1, epochs + 1)}
     calibration = None
     if len(d.confidences) >= MIN_CALIBRATION_SAMPLES:
         calibration = expected_calibration_error([c for c, _ in d.confidences], [ok for _, ok in d.confidences])
     return DomainSummary(
         domain=name,
-        score=clustered_estimate(d.primary),
+        score=clustered_estimate(d.primary, bounded=True),
         results=d.results,
         errors=d.errors,
         input_tokens=d.input_tokens,
@@ -112,10 +149,11 @@ def _summary(name: str, d: _Domain) -> DomainSummary:
         model_calls=d.model_calls,
         epochs=epochs,
         pass_at_k=passed,
-        secondary={k: clustered_estimate(v) for k, v in sorted(d.secondary.items())},
+        secondary={k: clustered_estimate(v, bounded=True) for k, v in sorted(d.secondary.items())},
         tool_calls={k: v / d.results for k, v in sorted(d.tools.items())} if d.results else {},
         calibration_error=calibration,
         pass_hat_k=all_pass,
+        stop_reasons=dict(sorted(d.stop_reasons.items())),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 from evalharness.report.compare import DomainComparison, DomainTrend
-from evalharness.report.stats import Estimate
+from evalharness.report.stats import SCORE_INTERVAL, Estimate
 
 COLORS = {"up": "#1a7f37", "down": "#cf222e", "none": "#57606a"}
 
@@ -34,14 +34,14 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def _interval(e: Estimate | None) -> tuple[float, float] | None:
+    """The estimate's interval (Wilson's for scores: inside [0, 1], never a point), or None for no estimate."""
     if e is None or e.n == 0 or math.isnan(e.mean):
         return None
-    ci = e.ci95
-    return (max(0.0, ci[0]), min(1.0, ci[1])) if ci else (e.mean, e.mean)
+    return e.ci95
 
 
 def trend_panel(t: DomainTrend, labels: Sequence[str], width: int = 300, height: int = 190) -> Markup:
-    """One domain's score per checkpoint with 95% error bars; a red marker where it dropped significantly
+    """One domain's score per checkpoint with its Wilson 95% interval; a red marker where it dropped significantly
     from the previous checkpoint, a green one where it rose."""
     left, right, top, bottom = 44, 12, 26, 34
     pw, ph = width - left - right, height - top - bottom
@@ -85,7 +85,8 @@ def trend_panel(t: DomainTrend, labels: Sequence[str], width: int = 300, height:
                      f'<line x1="{_f(x(i) - 5)}" x2="{_f(x(i) + 5)}" y1="{_f(y(iv[1]))}" y2="{_f(y(iv[1]))}" '
                      f'stroke="{color}" class="errbar"/>'
                      f'<circle cx="{_f(x(i))}" cy="{_f(y(e.mean))}" r="4" fill="{color}">'
-                     f'<title>{escape(label)}: {e.mean:.3f} (95% CI {iv[0]:.3f}–{iv[1]:.3f}, n={e.n})</title></circle>')
+                     f'<title>{escape(label)}: {e.mean:.3f} ({SCORE_INTERVAL} {iv[0]:.3f}–{iv[1]:.3f}, '
+                     f'n={e.n})</title></circle>')
     if len(points) > 1:
         parts.insert(2 + len(_ticks(lo, hi, 4)), f'<polyline points="{" ".join(points)}" class="trendline"/>')
     parts.append("</svg>")
@@ -93,7 +94,7 @@ def trend_panel(t: DomainTrend, labels: Sequence[str], width: int = 300, height:
 
 
 def score_dotplot(names: Sequence[str], estimates: Sequence[Estimate], width: int = 640) -> Markup:
-    """One run: each domain's score with its 95% interval on a 0–1 axis."""
+    """One run: each domain's score with its Wilson 95% interval on a 0–1 axis."""
     row, left, right, top = 26, 160, 70, 30
     height = top + row * len(names) + 30
     pw = width - left - right
@@ -102,7 +103,7 @@ def score_dotplot(names: Sequence[str], estimates: Sequence[Estimate], width: in
         return left + max(0.0, min(1.0, v)) * pw
 
     parts = [f'<svg class="chart dotplot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="score per domain with 95% intervals">']
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="score per domain with Wilson 95% intervals">']
     for tick in _ticks(0.0, 1.0, 5):
         parts.append(f'<line x1="{_f(x(tick))}" x2="{_f(x(tick))}" y1="{top - 8}" y2="{height - 26}" class="grid"/>'
                      f'<text x="{_f(x(tick))}" y="{height - 10}" class="tick" text-anchor="middle">{tick:.1f}</text>')
@@ -114,7 +115,7 @@ def score_dotplot(names: Sequence[str], estimates: Sequence[Estimate], width: in
             continue
         parts.append(f'<line x1="{_f(x(iv[0]))}" x2="{_f(x(iv[1]))}" y1="{_f(cy)}" y2="{_f(cy)}" class="errbar" '
                      f'stroke="{COLORS["none"]}"/><circle cx="{_f(x(e.mean))}" cy="{_f(cy)}" r="4.5" '
-                     f'fill="#0969da"><title>{escape(name)}: {e.mean:.3f} (95% CI {iv[0]:.3f}–{iv[1]:.3f}, '
+                     f'fill="#0969da"><title>{escape(name)}: {e.mean:.3f} ({SCORE_INTERVAL} {iv[0]:.3f}–{iv[1]:.3f}, '
                      f'n={e.n})</title></circle>'
                      f'<text x="{width - right + 8}" y="{_f(cy + 4)}" class="tick">{e.mean:.3f}</text>')
     parts.append("</svg>")

@@ -21,8 +21,8 @@ from evalharness.report.stats import (
     TESTS,
     Estimate,
     PairedComparison,
+    clustered_estimate,
     holm_bonferroni,
-    mean_and_se,
     paired_comparison,
 )
 
@@ -68,16 +68,17 @@ class RunInfo:
         return next((s for s in self.summaries if s.domain == domain), None)
 
     @cached_property
-    def _domain_means(self) -> dict[str, list[float]]:
-        out: dict[str, list[float]] = defaultdict(list)
-        for s in self._run.samples.values():
+    def _domain_scores(self) -> dict[str, dict[Cluster, list[float]]]:
+        out: dict[str, dict[Cluster, list[float]]] = defaultdict(dict)
+        for key, s in self._run.samples.items():
             if s.primary:
-                out[s.domain].append(sum(s.primary) / len(s.primary))
+                out[s.domain][key] = s.primary
         return out
 
     def estimate(self, domain: str) -> Estimate:
-        """The domain's primary score over every scored sample of the run (clustered by sample)."""
-        return mean_and_se(self._domain_means.get(domain, []))
+        """The domain's primary score over every scored sample of the run (clustered by sample), as in the
+        run's own summary."""
+        return clustered_estimate(self._domain_scores.get(domain, {}), bounded=True)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from rich.table import Table
-from rich.text import Text
 
+from evalharness.console_text import literal
 from evalharness.report.compare import Comparison, DomainComparison, GateResult, fmt_p
 from evalharness.report.stats import Estimate, PairedComparison
 
@@ -44,13 +44,13 @@ def _row(d: DomainComparison) -> list[str]:
 
 
 def comparison_table(c: Comparison) -> Table:
-    table = Table(title=f"{c.candidate.id} vs {c.baseline.id} (candidate minus baseline, paired by sample)",
-                  title_justify="left")
+    title = f"{c.candidate.id} vs {c.baseline.id} (candidate minus baseline, paired by sample)"
+    table = Table(title=literal(title, style="table.title"), title_justify="left")
     for name in COLUMNS:
         table.add_column(name, justify="left" if name in ("domain", "") else "right", no_wrap=True)
     for d in c.domains:
         style = {"up": "green", "down": "red"}.get(d.direction, "")
-        cells = [Text(x, style=style) if i in (4, 9) else Text(x) for i, x in enumerate(_row(d))]
+        cells = [literal(x, style=style if i in (4, 9) else "") for i, x in enumerate(_row(d))]
         table.add_row(*cells)
     return table
 

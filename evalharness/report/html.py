@@ -35,9 +35,10 @@ from markupsafe import Markup
 from evalharness import __version__
 from evalharness.errors import EvalHarnessError
 from evalharness.report import charts
+from evalharness.report.aggregate import LIMIT_STOP_REASONS
 from evalharness.report.compare import Comparison, GateResult, Trend, fmt_p, gate, trend
 from evalharness.report.load import RunData, load_scores
-from evalharness.report.stats import FORMULAS, Estimate, minimum_detectable_effect
+from evalharness.report.stats import FORMULAS, SCORE_INTERVAL, Estimate, minimum_detectable_effect
 from evalharness.store import iter_sample_dicts
 
 CHUNK = 250  # sample-epoch records per transcript blob
@@ -384,6 +385,8 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
             "trend": dt,
             "summaries": summaries,
             "deltas": [[d for d in info.deltas if d.domain == dt.domain] for info in infos],
+            "limit_warnings": [(label, s.limit_warning) for label, s in zip(labels, summaries, strict=True)
+                               if s and s.limit_warning],
         })
     if len(runs) == 1:
         chart_main = charts.score_dotplot(domain_names, [dt.estimates[0] or Estimate(math.nan, None, 0)
@@ -437,7 +440,8 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
         runs=infos, labels=labels, rows=rows, comparison=comparison, gate=gate_result, trend=tr,
         verdict_cls=verdict_cls, alpha=alpha, max_drop=max_drop, test=test,
         chart_main=chart_main, panels=panels, forest=forest, step_forests=step_forests,
-        formulas=FORMULAS, meta_b64=base64.b64encode(orjson.dumps(meta)).decode("ascii"),
+        formulas=FORMULAS, score_interval=SCORE_INTERVAL, limit_reasons=LIMIT_STOP_REASONS,
+        meta_b64=base64.b64encode(orjson.dumps(meta)).decode("ascii"),
         index_blobs=index_blobs, detail_blobs=detail_blobs,
         script=Markup(script), css=Markup(css), script_hash=script_hash,
         truncated=result.truncated_note, samples=result.samples,

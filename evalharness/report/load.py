@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,11 +19,20 @@ from typing import Any
 import orjson
 
 from evalharness.errors import EvalHarnessError
-from evalharness.store import MANIFEST, SAMPLES, RunDir
+from evalharness.store import (
+    MANIFEST,
+    SAMPLES,
+    UNREADABLE,
+    LineProblem,
+    RunDir,
+    check_manifest,
+    read_record,
+    scan_samples,
+    unreadable_episode,
+)
 from evalharness.types import Episode, SampleError, SampleResult, Score, ToolCallRecord, Usage
 
 _intern = sys.intern
-log = logging.getLogger(__name__)
 Cluster = tuple[str, str]  # (task, sample_id)
 
 
@@ -168,18 +176,12 @@ def parse_without_messages(line: bytes) -> dict[str, Any]:
     return orjson.loads(line)
 
 
-def iter_light_dicts(path: Path) -> Iterator[dict[str, Any]]:
-    """``store.iter_sample_dicts`` without the messages: every complete line; a damaged line is skipped with a
-    warning naming it, an incomplete last line ignored."""
-    with open(path, "rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.endswith(b"\n"):
-                log.warning("%s:%d: incomplete last line ignored", path, number)
-                return
-            try:
-                yield parse_without_messages(line)
-            except orjson.JSONDecodeError:
-                log.warning("%s:%d: not valid JSON; line ignored", path, number)
+def _read_light(line: bytes) -> SampleResult:
+    record = read_record(line, parse_without_messages)
+    try:
+        return _light(record)
+    except UNREADABLE as e:
+        raise unreadable_episode(e) from None
 
 
 @contextlib.contextmanager
@@ -215,11 +217,9 @@ def load_scores(path: Path | str, role: str = "run", with_results: bool = True) 
     (``RunData.samples``), which is all that ``compare`` and ``gate`` need, at half the cost."""
     run_dir = open_run_dir(path, role)
     try:
-        manifest = run_dir.read_manifest()
+        manifest = check_manifest(run_dir.read_manifest(), run_dir.manifest_path)
     except EvalHarnessError as e:
         raise EvalHarnessError(f"{role}: {e}") from None
-    if not isinstance(manifest, dict):
-        raise EvalHarnessError(f"{role}: {run_dir.manifest_path} is not a JSON object")
     if not with_results:
         with no_gc():
             samples, epochs_by_task = _read_scores(run_dir, role)
@@ -235,13 +235,18 @@ def load_scores(path: Path | str, role: str = "run", with_results: bool = True) 
 
 
 def _read(run_dir: RunDir, role: str, latest: dict[tuple[str, str, int], SampleResult]) -> None:
-    try:
-        for d in iter_light_dicts(run_dir.samples_path):
-            try:
-                r = _light(d)
-            except (KeyError, TypeError, ValueError) as e:
-                raise EvalHarnessError(f"{role}: {run_dir.samples_path} has a malformed line ({e!r})") from None
+    with _errors_named(run_dir, role):
+        for r in scan_samples(run_dir.samples_path, _read_light):
             latest[(r.task, r.sample_id, r.epoch)] = r
+
+
+@contextlib.contextmanager
+def _errors_named(run_dir: RunDir, role: str) -> Iterator[None]:
+    """Errors reading a samples file, prefixed with the run's role (which of the compared runs it is)."""
+    try:
+        yield
+    except EvalHarnessError as e:
+        raise EvalHarnessError("\n".join(f"{role}: {line}" for line in str(e).splitlines())) from None
     except OSError as e:
         raise EvalHarnessError(f"{role}: cannot read {run_dir.samples_path}: {e.strerror}") from None
 
@@ -257,38 +262,30 @@ def parse_head(line: bytes) -> dict[str, Any]:
     return orjson.loads(line)
 
 
+ScoreEntry = tuple[str, Any, float | None, str | None, list[tuple[str, float]] | None]
+
+
+def _score_entry(line: bytes) -> tuple[tuple[str, str, int], ScoreEntry]:
+    """A line's key and what the statistics need of it: domain, target, primary score, its name, the
+    secondary scores (the last three None for an errored sample)."""
+    d = read_record(line, parse_head)
+    scores = d.get("scores") or ()
+    key = (_intern(d["task"]), d["sample_id"], d["epoch"])
+    if d.get("error") is not None or not scores:
+        return key, (_intern(d["domain"]), d.get("target"), None, None, None)
+    first = scores[0]
+    value = float(first["value"])
+    if not 0.0 <= value <= 1.0:
+        raise LineProblem(f"scores[0].value: {value} lies outside [0, 1]")
+    return key, (_intern(first["domain"]), d.get("target"), value, _intern(str(first.get("name", "score"))),
+                 [(_intern(str(x.get("name", "score"))), float(x["value"])) for x in scores[1:]])
+
+
 def _read_scores(run_dir: RunDir, role: str) -> tuple[dict[Cluster, SampleScores], dict[str, int]]:
-    latest: dict[tuple[str, str, int], tuple[Any, ...]] = {}
-    path = run_dir.samples_path
-    try:
-        with open(path, "rb") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.endswith(b"\n"):
-                    log.warning("%s:%d: incomplete last line ignored", path, number)
-                    break
-                try:
-                    d = parse_head(line)
-                except orjson.JSONDecodeError:
-                    log.warning("%s:%d: not valid JSON; line ignored", path, number)
-                    continue
-                try:
-                    scores = d.get("scores") or ()
-                    task, sid = _intern(str(d["task"])), str(d["sample_id"])
-                    if d.get("error") is not None or not scores:
-                        entry = (_intern(str(d.get("domain", ""))), d.get("target"), None, None, None)
-                    else:
-                        first = scores[0]
-                        value = float(first["value"])
-                        if not 0.0 <= value <= 1.0:
-                            raise ValueError(f"score {value} outside [0, 1]")
-                        entry = (_intern(str(first["domain"])), d.get("target"), value,
-                                 _intern(str(first.get("name", "score"))),
-                                 [(_intern(str(x.get("name", "score"))), float(x["value"])) for x in scores[1:]])
-                    latest[(task, sid, int(d["epoch"]))] = entry
-                except (KeyError, TypeError, ValueError) as e:
-                    raise EvalHarnessError(f"{role}: {path}:{number}: malformed line ({e!r})") from None
-    except OSError as e:
-        raise EvalHarnessError(f"{role}: cannot read {path}: {e.strerror}") from None
+    latest: dict[tuple[str, str, int], ScoreEntry] = {}
+    with _errors_named(run_dir, role):
+        for key, entry in scan_samples(run_dir.samples_path, _score_entry):
+            latest[key] = entry
     samples: dict[Cluster, SampleScores] = {}
     epochs: dict[str, set[int]] = {}
     for (task, sid, epoch), (domain, target, value, name, secondary) in latest.items():

@@ -4,6 +4,10 @@ Samples are the unit of independence: K epochs of one sample are correlated, so 
 averaged within each cluster (a sample across epochs) and the standard error is computed over cluster
 means. Treating n*K scores as independent would shrink the error bar by up to sqrt(K) and make noise
 look like progress.
+
+Scores lie in [0, 1] and runs are often small, so intervals for scores are Wilson score intervals, never
+mean ± 1.96 SE: that collapses to a point at 0 or 1 (0 of 2 solved would read [0, 0]) and leaves [0, 1]
+near the ends, exactly where small runs and easy or hard domains put their means.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 Z_95 = 1.959963984540054
+SCORE_INTERVAL = "Wilson 95% CI"  # how reports label the interval of a score
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,39 +26,99 @@ class Estimate:
     mean: float
     se: float | None  # None when it cannot be estimated (fewer than two clusters)
     n: int  # number of clusters (independent samples)
+    # scores in [0, 1]: the sample size of the Wilson interval (see ``effective_sample_size``); None for
+    # values without bounds, whose interval is Student's t
+    effective_n: float | None = None
 
     @property
     def ci95(self) -> tuple[float, float] | None:
-        """Normal-approximation 95% interval: mean +- 1.96 SE."""
+        """95% interval: Wilson's for scores (``effective_n`` set), otherwise mean ± t₀.₉₇₅,ₙ₋₁ · SE.
+        None when there is nothing to bound it with."""
+        if self.n == 0 or math.isnan(self.mean):
+            return None
+        if self.effective_n is not None:
+            return wilson_interval(self.mean, self.effective_n)
         if self.se is None:
             return None
-        return (self.mean - Z_95 * self.se, self.mean + Z_95 * self.se)
+        half = t_ppf(0.975, self.n - 1) * self.se
+        return (self.mean - half, self.mean + half)
 
 
-def mean_and_se(values: Sequence[float]) -> Estimate:
-    """Mean and standard error of the mean, SE = s / sqrt(n) with the n-1 sample variance."""
-    n = len(values)
-    if n == 0:
-        return Estimate(math.nan, None, 0)
-    mean = math.fsum(values) / n
-    if n < 2:
-        return Estimate(mean, None, n)
-    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    return Estimate(mean, math.sqrt(variance / n), n)
+def wilson_interval(mean: float, n: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson's score interval: every p with |mean − p| ≤ z · √(p(1 − p) / n).
+
+    Unlike mean ± z · SE it stays inside [0, 1] and is never a point: 0 successes in 2 give [0, 0.658].
+    For 0/1 scores it is the interval for a binomial proportion. For any score in [0, 1] with mean p the
+    variance is at most p(1 − p) (Bhatia–Davis), the variance of a 0/1 score, so the same interval is valid,
+    and conservative, for partial credit and epoch averages too. ``n`` may be fractional (an effective
+    sample size)."""
+    if n <= 0:
+        raise ValueError(f"a Wilson interval needs n > 0, got {n}")
+    z2 = z * z
+    denominator = 1.0 + z2 / n
+    centre = (mean + z2 / (2.0 * n)) / denominator
+    half = z / denominator * math.sqrt(max(0.0, mean * (1.0 - mean)) / n + z2 / (4.0 * n * n))
+    low = 0.0 if mean <= 0.0 else max(0.0, centre - half)
+    high = 1.0 if mean >= 1.0 else min(1.0, centre + half)
+    return (low, high)
 
 
-def clustered_estimate(scores_by_cluster: Mapping[object, Iterable[float]]) -> Estimate:
+def effective_sample_size(mean: float, se: float | None, n: int, observations: int) -> float:
+    """How many independent 0/1 trials a clustered estimate (mean p̂ and SE over n clusters, N scores) is
+    worth: the n of its Wilson interval.
+
+    Korn & Graubard (1998): ñ = min(N, p̂(1 − p̂) / SE²) · (t₀.₉₇₅,N₋₁ / t₀.₉₇₅,ₙ₋₁)², N counting
+    sample-epochs and SE the clustered standard error. The t ratio makes a between-sample variance
+    estimated from few samples count for little; ñ is never below n, where the Wilson interval holds for
+    any scores in [0, 1] whatever their spread (see ``wilson_interval``), and never above N. With one
+    score per sample this is n: the interval is Wilson's for n trials. Epochs narrow it only as far as the
+    samples' means agree with each other; an estimate at 0 or 1 keeps ñ = n (nothing varied, so the
+    variance says nothing)."""
+    if se is None or observations <= n or not 0.0 < mean < 1.0:
+        return float(n)
+    worth = observations if se == 0.0 else min(observations, mean * (1.0 - mean) / se ** 2)
+    small_sample = (t_ppf(0.975, observations - 1) / t_ppf(0.975, n - 1)) ** 2
+    return max(float(n), worth * small_sample)
+
+
+def mean_and_se(values: Sequence[float], *, bounded: bool = False) -> Estimate:
+    """Mean and standard error of the mean, SE = s / sqrt(n) with the n-1 sample variance.
+    ``bounded``: the values are scores in [0, 1] and get a Wilson interval."""
+    return _estimate(values, len(values) if bounded else None)
+
+
+def clustered_estimate(scores_by_cluster: Mapping[object, Iterable[float]], *, bounded: bool = False) -> Estimate:
     """Mean over clusters of the within-cluster mean, with the SE of those cluster means.
 
     With one score per cluster this is the ordinary SE. With equal cluster sizes the mean equals the
-    plain mean of all scores; the SE is the cluster-robust one.
+    plain mean of all scores; the SE is the cluster-robust one. ``bounded``: the scores lie in [0, 1] and
+    get a Wilson interval at the effective sample size of the clusters.
     """
     cluster_means = []
+    observations = 0
     for values in scores_by_cluster.values():
         vals = list(values)
         if vals:
             cluster_means.append(math.fsum(vals) / len(vals))
-    return mean_and_se(cluster_means)
+            observations += len(vals)
+    return _estimate(cluster_means, observations if bounded else None)
+
+
+def _estimate(values: Sequence[float], observations: int | None) -> Estimate:
+    """Mean and SE of ``values``; with ``observations`` (scores behind them) also the Wilson sample size."""
+    n = len(values)
+    if n == 0:
+        return Estimate(math.nan, None, 0)
+    mean = math.fsum(values) / n
+    se = None
+    if n >= 2:
+        variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
+        se = math.sqrt(variance / n)
+    if observations is None:
+        return Estimate(mean, se, n)
+    if not all(0.0 <= v <= 1.0 for v in values):
+        raise ValueError("bounded estimates need values in [0, 1]")
+    return Estimate(mean, se, n, effective_sample_size(mean, se, n, observations))
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -104,10 +169,20 @@ FORMULAS: tuple[tuple[str, str], ...] = (
     ("Standard error (clustered)",
      "SE = s / √n, s² = Σᵢ (x̄ᵢ − x̄)² / (n − 1) over the per-sample means x̄ᵢ; epochs of a sample, test cases "
      "of a spreadsheet task and trials of a τ task are averaged first and never counted as independent."),
-    ("95% interval (one run)", "x̄ ± 1.96 · SE (normal approximation)."),
+    ("Wilson 95% interval (one run)",
+     "Wilson score interval: every p with |x̄ − p| ≤ z · √(p(1 − p)/ñ), z = 1.96; it stays in [0, 1] and is "
+     "never a point (0 of 2 gives [0, 0.658]). For 0/1 scores ñ = n (Wilson's interval for a proportion). "
+     "Scores in [0, 1] have variance at most p(1 − p), so the same interval is valid, and conservative, for "
+     "partial credit. With epochs, ñ = max(n, min(N, x̄(1 − x̄)/SE²) · (t₀.₉₇₅,N₋₁/t₀.₉₇₅,ₙ₋₁)²) over N "
+     "sample-epochs (Korn–Graubard effective sample size): epochs narrow it only as far as samples agree."),
     ("Paired difference",
      "on the samples scored (without error) in both runs: dᵢ = bᵢ − aᵢ (candidate minus baseline), "
-     "Δ = d̄, SE_Δ = s_d / √n, 95% CI = Δ ± t₀.₉₇₅,ₙ₋₁ · SE_Δ."),
+     "Δ = d̄, SE_Δ = s_d / √n, 95% CI = Δ ± t₀.₉₇₅,ₙ₋₁ · SE_Δ within [−1, 1]; for 0/1 scores, and whenever "
+     "every dᵢ is the same, the interval and the non-inferiority bound use max(s_d, SD floor) for s_d."),
+    ("SD floor", "√(z²/(n + z²)): z²/(n + z²) is the Wilson 95% upper bound on the share of samples that "
+                 "change when none of n did (≈ 3.84/n), and the variance of 0/1 differences that change on that "
+                 "share. It keeps an interval from being a point and an MDE from being 0 when (almost) no sample "
+                 "changed."),
     ("Correlation", "Pearson r between the two runs' per-sample scores aᵢ and bᵢ; pairing removes this shared "
                     "variance: s_d² = s_a² + s_b² − 2 r s_a s_b."),
     ("p-value: exact McNemar",
@@ -123,13 +198,15 @@ FORMULAS: tuple[tuple[str, str], ...] = (
      "stays ≤ α."),
     ("Minimum detectable effect",
      "the smallest true change the comparison finds with 80% power at two-sided level α: "
-     "MDE = (z₁₋α/₂ + z₀.₈) · s_d / √n. For one run, s_d = √2 · s (an independent run of the same size)."),
+     "MDE = (z₁₋α/₂ + z₀.₈) · max(s_d, SD floor) / √n, at most 1. For one run, s_d = √2 · s (an "
+     "independent run of the same size)."),
     ("Seesaw", "at least one domain significantly up and at least one significantly down (Holm-adjusted)."),
     ("Gate: significant-drop",
      "a domain fails when its Holm-adjusted p < α, Δ < 0 and |Δ| > max-drop."),
     ("Gate: non-inferiority",
-     "a domain passes only when the one-sided lower bound Δ − t₁₋α,ₙ₋₁ · SE_Δ is above −max-drop; the checkpoint "
-     "passes when every domain does (an intersection-union test, so no multiplicity correction is needed)."),
+     "a domain passes only when the one-sided lower bound Δ − t₁₋α,ₙ₋₁ · SE_Δ (SE_Δ as in the paired interval, the "
+     "bound at least −1) is above −max-drop; the checkpoint passes when every domain does (an intersection-union "
+     "test, so no multiplicity correction is needed)."),
     ("pass@k / pass^k",
      "per sample with n attempts and c successes: pass@k = 1 − C(n−c, k)/C(n, k), pass^k = C(c, k)/C(n, k); "
      "averaged over samples with their SE."),
@@ -327,12 +404,24 @@ def holm_bonferroni(p_values: Sequence[float | None]) -> list[float | None]:
     return out
 
 
+def difference_sd_floor(n: int, z: float = Z_95) -> float:
+    """The smallest SD of paired score differences that intervals and MDEs use: √(z²/(n + z²)).
+
+    z²/(n + z²) is the Wilson 95% upper bound on the share of samples that change when none of n did
+    (≈ 3.84/n, the rule of three), and the variance of 0/1 differences that are ±1 on that share. An
+    observed SD below it claims more than n samples can show: with no sample changed it is 0, which would
+    make the interval a point and the MDE 0."""
+    return math.sqrt(wilson_interval(0.0, n, z)[1])
+
+
 def minimum_detectable_effect(sd: float | None, n: int, alpha: float = 0.05, power: float = 0.8) -> float | None:
     """The smallest true mean change a two-sided level-α test detects with the given power, normal
-    approximation: MDE = (z_{1−α/2} + z_power) · sd / √n, where sd is the SD of the paired differences."""
+    approximation: MDE = (z_{1−α/2} + z_power) · sd / √n, where sd is the SD of the paired differences,
+    at least ``difference_sd_floor(n)``. Capped at 1: no change of a score in [0, 1] is larger."""
     if sd is None or n < 2:
         return None
-    return (normal_ppf(1.0 - alpha / 2.0) + normal_ppf(power)) * sd / math.sqrt(n)
+    sd = max(sd, difference_sd_floor(n))
+    return min(1.0, (normal_ppf(1.0 - alpha / 2.0) + normal_ppf(power)) * sd / math.sqrt(n))
 
 
 TESTS = ("auto", "t", "mcnemar", "permutation")
@@ -353,23 +442,36 @@ class PairedComparison:
     test: str  # "mcnemar" | "t" | "permutation"
     improved: int  # samples with bᵢ > aᵢ (fixed, for 0/1 scores)
     worsened: int  # samples with bᵢ < aᵢ (broken, for 0/1 scores)
+    binary: bool = False  # every score of both runs is 0 or 1
+
+    @property
+    def interval_se(self) -> float | None:
+        """SE_Δ of the interval and the lower bound: s_d / √n, with s_d raised to ``difference_sd_floor`` for
+        0/1 scores (where few discordant samples make s_d unreliable and McNemar's test cannot reject
+        anyway) and when every difference is the same (s_d = 0 says nothing about the next sample)."""
+        if self.sd is None:
+            return None
+        sd = max(self.sd, difference_sd_floor(self.n)) if self.binary or self.sd == 0.0 else self.sd
+        return sd / math.sqrt(self.n)
 
     def ci(self, level: float = 0.95) -> tuple[float, float] | None:
-        """Two-sided t interval d̄ ± t_{(1+level)/2, n−1} · SE."""
-        if self.se is None:
+        """Two-sided t interval d̄ ± t_{(1+level)/2, n−1} · SE_Δ, within [−1, 1] (scores lie in [0, 1])."""
+        se = self.interval_se
+        if se is None:
             return None
-        half = t_ppf(0.5 + level / 2.0, self.n - 1) * self.se if self.se > 0 else 0.0
-        return (self.diff - half, self.diff + half)
+        half = t_ppf(0.5 + level / 2.0, self.n - 1) * se
+        return (max(-1.0, self.diff - half), min(1.0, self.diff + half))
 
     @property
     def ci95(self) -> tuple[float, float] | None:
         return self.ci(0.95)
 
     def lower_bound(self, alpha: float = 0.05) -> float | None:
-        """One-sided (1 − α) lower confidence bound d̄ − t_{1−α, n−1} · SE."""
-        if self.se is None:
+        """One-sided (1 − α) lower confidence bound d̄ − t_{1−α, n−1} · SE_Δ, at least −1."""
+        se = self.interval_se
+        if se is None:
             return None
-        return self.diff - (t_ppf(1.0 - alpha, self.n - 1) * self.se if self.se > 0 else 0.0)
+        return max(-1.0, self.diff - t_ppf(1.0 - alpha, self.n - 1) * se)
 
     def mde(self, alpha: float = 0.05, power: float = 0.8) -> float | None:
         return minimum_detectable_effect(self.sd, self.n, alpha, power)
@@ -418,4 +520,5 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], test: str = "auto"
         test=test,
         improved=improved,
         worsened=worsened,
+        binary=binary,
     )

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalharness.errors import SandboxError
-from evalharness.sandboxes.session import SessionClient, SessionCrashed, SessionTimeout
+from evalharness.sandboxes.session import SessionClient, SessionCrashed, SessionTimeout, describe_exit
 
 __all__ = ["ExecResult", "PythonResult", "Sandbox", "SandboxError", "SandboxLimits", "SandboxProvider"]
 
 
 @dataclass(frozen=True, slots=True)
 class SandboxLimits:
-    memory_mb: int = 1024
+    memory_mb: int = 1024  # for processes; docker adds tmp_mb + work_mb, since its tmpfs files live in memory
     cpus: float = 1.0
     pids: int = 256
     tmp_mb: int = 512  # size of the /tmp tmpfs (docker)
+    work_mb: int = 1024  # size of /work, a tmpfs volume (docker; the local provider bounds single files only)
     file_size_mb: int = 512  # largest file a process may write (local)
     max_output: int = 1 << 20  # bytes kept of each of stdout/stderr
     timeout: float = 60.0  # default seconds per exec / python call
@@ -54,8 +55,27 @@ class PythonResult:
     restarted: bool = False  # the session died or hung and was replaced: variables are gone
 
     @classmethod
-    def from_server(cls, d: dict[str, Any]) -> PythonResult:
+    def from_server(cls, d: dict[str, Any], timeout: float) -> PythonResult:
+        lost = d.get("session_lost")
+        if lost == "stuck":
+            return cls.stuck(timeout, d["output"], d["output_truncated"])
+        if lost == "crashed":
+            return cls.crashed(describe_exit(d.get("exit_code")), d["output"], d["output_truncated"])
+        if lost is not None:
+            return cls.crashed("it broke its protocol with the sandbox server", d["output"],
+                               d["output_truncated"])
         return cls(d["output"], d["result"], d["error"], d["output_truncated"], d["timed_out"])
+
+    @classmethod
+    def stuck(cls, timeout: float, output: str = "", output_truncated: bool = False) -> PythonResult:
+        error = (f"TimeoutError: the cell ran longer than {timeout:g}s and did not stop when interrupted; "
+                 "the Python session was restarted and its variables are lost")
+        return cls(output, error=error, output_truncated=output_truncated, timed_out=True, restarted=True)
+
+    @classmethod
+    def crashed(cls, why: str, output: str = "", output_truncated: bool = False) -> PythonResult:
+        error = f"The Python session crashed ({why}) and was restarted; its variables are lost."
+        return cls(output, error=error, output_truncated=output_truncated, restarted=True)
 
     def to_text(self) -> str:
         """What the model reads."""
@@ -103,17 +123,11 @@ class Sandbox(ABC):
         timeout = timeout or self.limits.timeout
         request = {"op": "py", "code": code, "timeout": timeout, "max_output": self.limits.max_output}
         try:
-            return PythonResult.from_server(await self.session.request(request, timeout))
+            return PythonResult.from_server(await self.session.request(request, timeout), timeout)
         except SessionTimeout:
-            return PythonResult(
-                "", error=f"TimeoutError: the cell ran longer than {timeout:g}s and did not stop when interrupted; "
-                "the Python session was restarted and its variables are lost", timed_out=True, restarted=True,
-            )
+            return PythonResult.stuck(timeout)
         except SessionCrashed as e:
-            return PythonResult(
-                "", error=f"The Python session crashed ({e}) and was restarted; its variables are lost.",
-                restarted=True,
-            )
+            return PythonResult.crashed(str(e))
 
     async def restart_python(self) -> None:
         await self.session.restart()

@@ -1,8 +1,8 @@
 """Docker sandboxes: one fresh, locked-down container per sample, handed out from a warm pool.
 
-Containers have no network, a read-only root filesystem (writable ``/work`` volume and ``/tmp`` tmpfs),
-a non-root user, no capabilities, no privilege escalation, and memory/CPU/process limits. The pool keeps
-containers started ahead of demand (never more than ``max_sandboxes`` alive), replaces each one after
+Containers have no network, a read-only root filesystem (writable ``/work`` and ``/tmp``, both bounded
+tmpfs), a non-root user, no capabilities, no privilege escalation, and memory/CPU/process limits. The pool
+keeps containers started ahead of demand (never more than ``max_sandboxes`` alive), replaces each one after
 its sample, and adapts how many it starts at once to how fast the engine answers.
 
 The Docker SDK is synchronous, so its calls run on a small dedicated thread pool; the in-container
@@ -27,19 +27,35 @@ import struct
 import tarfile
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from evalharness.errors import EvalHarnessError
+from evalharness.ownership import OwnerState, ProcessIdentity
 from evalharness.sandboxes.base import Sandbox, SandboxError, SandboxLimits, SandboxProvider
 from evalharness.sandboxes.engine import docker_client
 from evalharness.sandboxes.images import image_ref
-from evalharness.sandboxes.session import SERVER_ARGV, SessionClient, describe_exit
+from evalharness.sandboxes.session import (
+    SERVER_ARGV,
+    OversizedLine,
+    SessionClient,
+    describe_exit,
+    max_line_bytes,
+)
 
 log = logging.getLogger(__name__)
 
-LABEL = "evalharness"  # every container we create carries it: `sandbox cleanup` removes them all
-OWNER_LABEL = "evalharness.owner"  # which process made it: that process removes its own at exit
+LABEL = "evalharness"  # every container we create carries it
+OWNER_LABEL = "evalharness.owner"  # the provider that made it: it removes its own when it closes and at exit
+# + host, pid_namespace, pid, started: the process that made it, so that any other process can tell whether
+# it is still running (evalharness.ownership) and remove the containers of one that was killed
+PROCESS_LABEL = "evalharness.process."
+RUN_ID_LABEL = "evalharness.run.id"  # the run it serves (on containers started once the run directory exists)
+RUN_DIR_LABEL = "evalharness.run.dir"
+REMOVE_TIMEOUT = 30.0
 WORKDIR = "/work"
 SANDBOX_UID = 1000
 MAX_START_CONCURRENCY = 4
@@ -58,26 +74,31 @@ class DockerChannel:
     """The in-container server, reached through a hijacked ``docker exec`` stream.
 
     With ``tty=False`` Docker multiplexes stdout and stderr into frames of an 8-byte header
-    (stream id, 3 zero bytes, big-endian length) followed by the payload.
+    (stream id, 3 zero bytes, big-endian length) followed by the payload. Frames are read in pieces, so a
+    protocol line may grow to ``max_line`` bytes only, whatever lengths the headers announce.
     """
 
     def __init__(self, client: Any, container_id: str, exec_id: str, sock: Any, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+                 writer: asyncio.StreamWriter, max_line: int) -> None:
         self._client = client
         self._container_id = container_id
         self._exec_id = exec_id
         self._sock = sock  # keeps the SDK's response object (and so the socket) alive
         self._reader = reader
         self._writer = writer
+        self._max_line = max_line
         self._buffer = bytearray()
+        self._frame_stream = 1
+        self._frame_left = 0
         self.pid: int | None = None
 
     @classmethod
-    async def open(cls, client: Any, container_id: str) -> DockerChannel:
+    async def open(cls, client: Any, container_id: str, max_line: int, argv: list[str] = SERVER_ARGV
+                   ) -> DockerChannel:
         import docker.errors
 
         try:
-            exec_id = (await in_thread(client.api.exec_create, container_id, SERVER_ARGV, stdin=True,
+            exec_id = (await in_thread(client.api.exec_create, container_id, argv, stdin=True,
                                        stdout=True, stderr=True, tty=False))["Id"]
             sock = await in_thread(client.api.exec_start, exec_id, socket=True)
         except docker.errors.APIError as e:
@@ -85,10 +106,15 @@ class DockerChannel:
                                f"{e.explanation or e}") from None
         raw: socket.socket = sock._sock
         raw.setblocking(False)
-        reader, writer = await asyncio.open_connection(sock=raw, limit=8 << 20)
-        channel = cls(client, container_id, exec_id, sock, reader, writer)
+        reader, writer = await asyncio.open_connection(sock=raw)
+        channel = cls(client, container_id, exec_id, sock, reader, writer, max_line)
         await channel.send(b'{"op": "ping", "id": 0}\n')
-        line = await asyncio.wait_for(channel.receive_line(), 30)
+        try:
+            line = await asyncio.wait_for(channel.receive_line(), 30)
+        except OversizedLine:
+            writer.close()  # the process gets EPIPE on its next write
+            raise SandboxError(f"the sandbox server in container {container_id[:12]} sent a line over "
+                               f"{max_line} bytes instead of answering") from None
         if not line:
             raise SandboxError(f"the sandbox server did not start in container {container_id[:12]}")
         try:
@@ -106,22 +132,37 @@ class DockerChannel:
             pass  # receive_line will report the dead server
 
     async def receive_line(self) -> bytes:
+        scanned = 0  # the buffer's first bytes hold no newline: never search them twice
         while True:
-            end = self._buffer.find(b"\n")
+            end = self._buffer.find(b"\n", scanned)
+            if end > self._max_line or (end < 0 and len(self._buffer) > self._max_line):
+                self._buffer.clear()
+                raise OversizedLine(self._max_line)
             if end >= 0:
                 line = bytes(self._buffer[: end + 1])
                 del self._buffer[: end + 1]
                 return line
+            scanned = len(self._buffer)
             try:
-                header = await self._reader.readexactly(8)
-                stream, size = header[0], struct.unpack(">I", header[4:])[0]
-                payload = await self._reader.readexactly(size)
+                await self._read_piece()
             except (asyncio.IncompleteReadError, ConnectionResetError):
                 return b""
-            if stream == 1:
-                self._buffer += payload
-            else:
-                log.debug("sandbox server stderr: %s", payload.decode(errors="replace").rstrip())
+
+    async def _read_piece(self) -> None:
+        """A frame header, or up to 64 KiB of the current frame: stdout to the line buffer, stderr to the
+        log."""
+        if not self._frame_left:
+            header = await self._reader.readexactly(8)
+            self._frame_stream, self._frame_left = header[0], struct.unpack(">I", header[4:])[0]
+            return
+        piece = await self._reader.read(min(self._frame_left, 65536))
+        if not piece:
+            raise asyncio.IncompleteReadError(piece, self._frame_left)
+        self._frame_left -= len(piece)
+        if self._frame_stream == 1:
+            self._buffer += piece
+        else:
+            log.debug("sandbox server stderr: %s", piece[:2000].decode(errors="replace").rstrip())
 
     async def kill(self) -> None:
         self._writer.close()
@@ -146,6 +187,24 @@ def _exec_quietly(client: Any, container_id: str, argv: list[str]) -> None:
     client.api.exec_start(client.api.exec_create(container_id, argv)["Id"])
 
 
+def work_volume(limits: SandboxLimits) -> Any:
+    """``/work``: an anonymous volume of the local driver holding a tmpfs of ``work_mb``. Unlike a
+    ``--tmpfs`` mount, which exists only inside the container, the driver mounts it on the host under the
+    volume's directory, so the archive API (``write_file``/``read_file``) reaches it; unlike a plain
+    volume, it cannot fill the host's disk: a full ``/work`` is ENOSPC for the code."""
+    from docker.types import DriverConfig, Mount
+
+    options = {"type": "tmpfs", "device": "tmpfs",
+               "o": f"size={limits.work_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0755"}
+    return Mount(target=WORKDIR, source=None, type="volume", driver_config=DriverConfig("local", options))
+
+
+def memory_limit_mb(limits: SandboxLimits) -> int:
+    """tmpfs files are memory charged to the container, so the cgroup holds them on top of what processes
+    get: a full ``/tmp`` or ``/work`` is then ENOSPC, not an out-of-memory kill."""
+    return limits.memory_mb + limits.tmp_mb + limits.work_mb
+
+
 class DockerSandbox(Sandbox):
     workdir = WORKDIR
 
@@ -153,7 +212,8 @@ class DockerSandbox(Sandbox):
         self.client = client
         self.container = container
         self.id = container.id
-        super().__init__(SessionClient(partial(DockerChannel.open, client, container.id)), limits)
+        super().__init__(SessionClient(partial(DockerChannel.open, client, container.id,
+                                               max_line_bytes(limits.max_output))), limits)
 
     async def write_file(self, path: str, data: bytes) -> None:
         target = posixpath.normpath(self.resolve(path))
@@ -182,9 +242,11 @@ class DockerSandbox(Sandbox):
             stream, stat = await in_thread(self.client.api.get_archive, self.id, target)
         except docker.errors.NotFound:
             raise SandboxError(f"no file {path} in the sandbox") from None
+        if stat.get("mode", 0) & GO_MODE_DIR:
+            raise SandboxError(f"{path} in the sandbox is not a regular file")
         if stat.get("size", 0) > max_bytes:
             raise SandboxError(f"{path} is {stat['size']} bytes, more than the {max_bytes} allowed")
-        data = await in_thread(lambda: b"".join(stream))
+        data = await in_thread(_read_archive, stream, max_bytes + TAR_OVERHEAD, path)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             member = tar.next()
             if member is None or not member.isfile():
@@ -192,6 +254,22 @@ class DockerSandbox(Sandbox):
             extracted = tar.extractfile(member)
             assert extracted is not None
             return extracted.read()
+
+
+GO_MODE_DIR = 1 << 31  # the engine reports a path's mode as Go's os.FileMode: this bit marks a directory
+TAR_OVERHEAD = 1 << 20  # headers and padding around one file in the engine's archive
+
+
+def _read_archive(stream: Any, limit: int, path: str) -> bytes:
+    """The engine's archive of ``path``, refused once it outgrows ``limit``: the size the engine states is
+    the file's when the archive is read, and the file can have grown since (code still runs beside it)."""
+    chunks, total = [], 0
+    for chunk in stream:
+        total += len(chunk)
+        if total > limit:
+            raise SandboxError(f"{path} grew past {limit - TAR_OVERHEAD} bytes while it was read")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class DockerProvider(SandboxProvider):
@@ -202,6 +280,7 @@ class DockerProvider(SandboxProvider):
         self.limits = limits or SandboxLimits()
         self.size = max_sandboxes
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.labels = {LABEL: "1", OWNER_LABEL: self.owner, **process_labels(ProcessIdentity.current())}
         self._client: Any = None
         self._ready: asyncio.Queue[DockerSandbox | None] = asyncio.Queue()
         self._alive = 0
@@ -280,8 +359,6 @@ class DockerProvider(SandboxProvider):
             self._ready.put_nowait(None)
 
     async def _start_one(self) -> DockerSandbox:
-        from docker.types import Mount
-
         limits = self.limits
         container = await in_thread(
             self._run_container,
@@ -291,16 +368,16 @@ class DockerProvider(SandboxProvider):
             init=True,
             network_mode="none",
             read_only=True,
-            mounts=[Mount(target=WORKDIR, source=None, type="volume")],
+            mounts=[work_volume(limits)],
             tmpfs={"/tmp": f"size={limits.tmp_mb}m,mode=1777"},
             working_dir=WORKDIR,
-            mem_limit=f"{limits.memory_mb}m",
-            memswap_limit=f"{limits.memory_mb}m",
+            mem_limit=f"{memory_limit_mb(limits)}m",
+            memswap_limit=f"{memory_limit_mb(limits)}m",
             nano_cpus=int(limits.cpus * 1e9),
             pids_limit=limits.pids,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            labels={LABEL: "1", OWNER_LABEL: self.owner},
+            labels=dict(self.labels),
         )
         sandbox = DockerSandbox(self._client, container, limits)
         try:
@@ -352,23 +429,115 @@ class DockerProvider(SandboxProvider):
                 break
             await asyncio.sleep(0.1)
         if self._client is not None:
-            await in_thread(self._remove_at_exit)
+            await in_thread(remove_containers, {OWNER_LABEL: self.owner})
             atexit.unregister(self._remove_at_exit)
 
     def _remove_at_exit(self) -> None:
-        remove_containers({OWNER_LABEL: self.owner})
+        remove_containers({OWNER_LABEL: self.owner}, parallel=False)
+
+    def label_run(self, run_id: str, run_dir: str) -> None:
+        """Name the run in the labels of the containers started from now on. Those started earlier, while
+        the run directory did not exist yet, carry the process labels only, which is what cleanup goes by."""
+        self.labels = {**self.labels, RUN_ID_LABEL: run_id, RUN_DIR_LABEL: run_dir}
 
 
-def remove_containers(labels: dict[str, str] | None = None) -> int:
-    """Remove every container carrying our label (and ``labels``), running or not; returns how many."""
+def process_labels(process: ProcessIdentity) -> dict[str, str]:
+    return {PROCESS_LABEL + key: str(value) for key, value in process.to_dict().items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxContainer:
+    """One of our containers as the engine listed it. Everything comes from the listing, nothing from an
+    inspection: the container may be gone a moment later (its run removes it, or another cleanup does)."""
+
+    id: str
+    labels: Mapping[str, str]
+
+    @property
+    def owner(self) -> ProcessIdentity | None:
+        process = {key.removeprefix(PROCESS_LABEL): value for key, value in self.labels.items()
+                   if key.startswith(PROCESS_LABEL)}
+        return ProcessIdentity.from_dict(process)
+
+    def owner_state(self) -> OwnerState:
+        """``unknown`` also for containers made by versions that did not label their process."""
+        owner = self.owner
+        return "unknown" if owner is None else owner.state()
+
+
+def list_containers(client: Any, labels: Mapping[str, str] | None = None) -> list[SandboxContainer]:
+    """Our containers (and those carrying ``labels`` too), running or not."""
+    filters = [LABEL, *(f"{key}={value}" for key, value in (labels or {}).items())]
+    return [SandboxContainer(c["Id"], c.get("Labels") or {})
+            for c in client.api.containers(all=True, filters={"label": filters})]
+
+
+def remove_listed(client: Any, containers: list[SandboxContainer], timeout: float = REMOVE_TIMEOUT,
+                  parallel: bool = True) -> list[SandboxContainer]:
+    """Remove ``containers`` and their volumes, in parallel waiting at most ``timeout`` seconds, else one by
+    one (no thread can start while the interpreter exits). Returns those this call removed: one already
+    gone, or being removed by somebody else, is not an error."""
+    if not parallel:
+        return [c for c in containers if _remove_container(client, c.id)]
+    if not containers:
+        return []
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-remove")
+    futures = {pool.submit(_remove_container, client, c.id): c for c in containers}
+    done, _ = wait(futures, timeout)
+    pool.shutdown(wait=False, cancel_futures=True)
+    return [futures[f] for f in done if f.exception() is None and f.result()]
+
+
+def _remove_container(client: Any, container_id: str) -> bool:
+    import docker.errors
+    import requests
+
     try:
-        client = docker_client(timeout=30)
-    except Exception:  # no engine: nothing of ours can be running
+        client.api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        return False
+    except (docker.errors.APIError, requests.RequestException) as e:  # 409: being removed by another process
+        log.debug("container %s not removed: %s", container_id[:12], e)
+        return False
+    return True
+
+
+def remove_containers(labels: Mapping[str, str] | None = None, timeout: float = REMOVE_TIMEOUT,
+                      parallel: bool = True) -> int:
+    """Remove every container carrying our label and ``labels``, running or not; returns how many."""
+    try:
+        client = docker_client(timeout=timeout)
+    except EvalHarnessError:  # no engine: nothing of ours can be running
         return 0
-    filters = [LABEL] + [f"{k}={v}" for k, v in (labels or {}).items()]
-    removed = 0
-    for container in client.containers.list(all=True, filters={"label": filters}, ignore_removed=True):
-        with contextlib.suppress(Exception):
-            container.remove(force=True, v=True)
-            removed += 1
-    return removed
+    try:
+        return len(remove_listed(client, list_containers(client, labels), timeout, parallel))
+    finally:
+        client.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    removed: list[SandboxContainer]
+    spared: list[SandboxContainer]  # of live processes, or of processes this host cannot check
+
+
+def reap(client: Any, everything: bool = False) -> Reaped:
+    """Remove the containers whose process is gone (killed, crashed), or all of ours with ``everything``.
+    Containers of live processes, and of processes on other hosts, are not anybody else's to remove."""
+    found = list_containers(client)
+    doomed = found if everything else [c for c in found if c.owner_state() == "gone"]
+    removed = remove_listed(client, doomed)
+    return Reaped(removed, [c for c in found if c not in doomed])
+
+
+def remove_before_exit(providers: Iterable[DockerProvider], seconds: float) -> None:
+    """Remove this process's containers in the little time left before it exits, from a signal handler
+    that blocks the event loop: starts still queued are cancelled, and starts the engine is already doing
+    are waited for and their containers removed too, all within about ``seconds``."""
+    deadline = time.monotonic() + seconds
+    _executor.shutdown(wait=False, cancel_futures=True)
+    mine = process_labels(ProcessIdentity.current())
+    remove_containers(mine, timeout=seconds)
+    while any(p._starting for p in providers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    remove_containers(mine, timeout=max(deadline - time.monotonic(), 1.0))

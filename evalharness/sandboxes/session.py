@@ -1,8 +1,10 @@
 """The harness side of the in-sandbox server: JSON-line requests over a channel, with restarts.
 
-A request that outlives its timeout plus a grace period means the server is stuck (a cell blocked in
-C code ignores the interrupt); a closed channel means it died (out of memory, killed). Both are answered
-by killing and restarting the server; the caller learns which happened and tells the model.
+A request that outlives its timeout plus a grace period means the server is stuck (the server itself
+replaces a stuck Python kernel sooner, so this is the backstop); a closed channel means it died (out of
+memory, killed). Both are answered by killing and restarting the server; the caller learns which happened
+and tells the model. A line longer than an honest server ever sends, or one that is not JSON, means the
+server is broken: it is killed and the sample ends with a SandboxError, with memory bounded all along.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from evalharness.errors import SandboxError
+
 log = logging.getLogger(__name__)
 
 SERVER_SOURCE = (Path(__file__).parent / "session_server.py").read_text()
 SERVER_ARGV = ["python3", "-u", "-c", SERVER_SOURCE]
-GRACE_SECONDS = 5.0
+GRACE_SECONDS = 10.0  # well past the server's own 2 s for a stuck cell, so that the server answers first
 
 
 class SessionTimeout(Exception):
@@ -30,13 +34,24 @@ class SessionCrashed(Exception):
     """The server's channel closed mid-request; it will be restarted on the next request."""
 
 
+class OversizedLine(Exception):
+    """A channel met a protocol line longer than its bound; what was read of it is discarded."""
+
+
+def max_line_bytes(max_output: int) -> int:
+    """The longest line an honest server sends: at most three text fields of ``max_output`` characters
+    (output, result, error; or stdout and stderr), each character at most 12 bytes of JSON (an astral
+    character is escaped as two \\uXXXX), and a few small fields."""
+    return 3 * 12 * max_output + 65536
+
+
 class Channel(Protocol):
     """A running server process with its protocol stream."""
 
     async def send(self, data: bytes) -> None: ...
 
     async def receive_line(self) -> bytes:
-        """The next protocol line; b"" when the server is gone."""
+        """The next protocol line; b"" when the server is gone; OversizedLine past the channel's bound."""
         ...
 
     async def kill(self) -> None: ...
@@ -83,16 +98,29 @@ class SessionClient:
                         self.restarts += 1
                         raise SessionCrashed(await channel.exit_description())
                     response = json.loads(line)
+                    if not isinstance(response, dict):
+                        raise ValueError(line[:100])
                     if response.get("id") == request_id:
                         break
             except TimeoutError:
-                self._channel = None
-                self.restarts += 1
-                await channel.kill()
+                await self._discard(channel)
                 raise SessionTimeout() from None
+            except OversizedLine as e:
+                await self._discard(channel)
+                raise SandboxError(f"the sandbox server sent a protocol line over {e} bytes; "
+                                   "it was killed") from None
+            except ValueError:
+                await self._discard(channel)
+                raise SandboxError("the sandbox server sent a protocol line that is not JSON; "
+                                   "it was killed") from None
             if "protocol_error" in response:
                 raise RuntimeError(f"sandbox server: {response['protocol_error']}")
             return response
+
+    async def _discard(self, channel: Channel) -> None:
+        self._channel = None
+        self.restarts += 1
+        await channel.kill()
 
     async def restart(self) -> None:
         async with self._lock:

@@ -7,6 +7,7 @@ import pytest
 from evalharness.adapters import dataset_fingerprint, get_adapter_class
 from evalharness.adapters.calculator import (
     CALCULATOR,
+    MAX_EXPRESSION_CHARS,
     CalculatorAdapter,
     CalculatorOptions,
     evaluate_expression,
@@ -99,6 +100,40 @@ def test_names_calls_and_other_syntax_refused(expression: str) -> None:
 def test_unparseable_expressions(expression: str) -> None:
     with pytest.raises(ToolError, match="cannot parse"):
         evaluate_expression(expression)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "-" * 1999 + "1",
+        "1+" * 999 + "1",  # flat to read, but a tree 1,000 levels deep
+        "(" * 150 + "+" * 1200 + "1" + ")" * 150,
+    ],
+    ids=["unary-chain", "binary-chain", "parenthesised-unary-chain"],
+)
+def test_deep_nesting_is_a_tool_error(expression: str) -> None:
+    with pytest.raises(ToolError, match="nested too deeply"):
+        evaluate_expression(expression)
+
+
+def test_expressions_longer_than_the_limit_are_refused_unparsed() -> None:
+    expression = "1" + " + 1" * (MAX_EXPRESSION_CHARS // 4)
+    with pytest.raises(ToolError, match=f"at most {MAX_EXPRESSION_CHARS:,} are accepted"):
+        evaluate_expression(expression)
+
+
+async def test_a_long_expression_within_the_limits_is_evaluated() -> None:
+    expression = " + ".join(["12.5"] * 200)  # long enough to be evaluated off the event loop
+    assert len(expression) <= MAX_EXPRESSION_CHARS
+    message, _ = await execute_tool_call(ToolCall("c", "calculator", {"expression": expression}),
+                                         {CALCULATOR.name: CALCULATOR})
+    assert message.content == "2500" and not message.is_error
+
+
+async def test_the_tool_answers_deep_nesting_with_an_error_message() -> None:
+    message, _ = await execute_tool_call(ToolCall("c", "calculator", {"expression": "-" * 1500 + "1"}),
+                                         {CALCULATOR.name: CALCULATOR})
+    assert message.is_error and "nested too deeply" in message.content
 
 
 async def test_calculator_tool_reports_errors_to_the_model() -> None:

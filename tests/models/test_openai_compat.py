@@ -9,10 +9,12 @@ import pytest
 
 from evalharness.adapters.calculator import CALCULATOR, CalculatorAdapter, CalculatorOptions
 from evalharness.agent import EpisodeContext, Limits, run_agent_loop
+from evalharness.budget import SampleBudget
 from evalharness.errors import ModelUnavailable
 from evalharness.models.base import BackendOptions, CallContext, GenerateConfig, ModelError
 from evalharness.models.openai_compat import OpenAICompatBackend, retry_after_seconds
-from evalharness.types import Episode, Message
+from evalharness.types import Episode, Message, ModelOutput
+from tests.support.large_requests import LargeRequestServer
 from tests.support.openai_server import Fault, ScriptedOpenAIServer
 
 QUESTION = [Message(role="user", content="Compute `2 + 3` with the calculator tool.")]
@@ -148,6 +150,30 @@ async def test_connection_limit_bounds_concurrent_requests() -> None:
         assert server.log.max_in_flight == 3
 
 
+async def test_waiting_for_a_free_connection_stops_the_samples_clock(openai_server: ScriptedOpenAIServer) -> None:
+    backend = OpenAICompatBackend("scripted-model", base_url=openai_server.base_url, api_key="x",
+                                  options=BackendOptions(), max_connections=1)
+    budget = SampleBudget(time_limit=3600)
+
+    async def sample() -> ModelOutput:
+        async with budget.running():
+            return await backend.generate(QUESTION, [], GenerateConfig())
+
+    try:
+        async with asyncio.timeout(600):  # hang guard
+            async with backend._slots:  # other samples hold every connection
+                waiting = asyncio.create_task(sample())
+                while not budget.paused:
+                    await asyncio.sleep(0.01)
+                spent = budget.spent
+                await asyncio.sleep(0.1)
+                assert budget.spent == spent and not waiting.done()
+            assert (await waiting).message.content
+        assert not budget.paused and not budget.timed_out
+    finally:
+        await backend.aclose()
+
+
 async def test_check_passes_on_a_live_server(openai_server: ScriptedOpenAIServer) -> None:
     backend = make_backend(openai_server.base_url)
     await backend.check()
@@ -189,3 +215,136 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds(E({})) is None
     assert retry_after_seconds(E({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
     assert retry_after_seconds(ValueError()) is None
+
+
+# --- answers the chat-completions format does not allow ------------------------------------------------
+
+
+def _reply(**choice: object) -> dict[str, object]:
+    """A 200 body whose only choice has an index, a finish reason and the given fields."""
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", **choice}]}
+
+
+def _assistant(**fields: object) -> dict[str, object]:
+    return _reply(message={"role": "assistant", "content": None, **fields})
+
+
+MALFORMED = {
+    "choice-without-message": (_reply(), "choices[0] has no message"),
+    "message-null": (_reply(message=None), "choices[0] has no message"),
+    "message-a-string": (_reply(message="hi"), "choices[0] has no message (a string)"),
+    "choices-empty": ({"id": "x", "choices": []}, "response has no choices"),
+    "choices-null": ({"id": "x", "choices": None}, "response has no choices"),
+    "error-instead-of-choices": ({"error": {"message": "overloaded"}},
+                                 "response has no choices (error: overloaded)"),
+    "choice-not-object": ({"choices": ["hello"]}, "choices[0] is not an object but a string"),
+    "body-a-list": ([1, 2], "response body is not a JSON object but a list"),
+    "content-not-string": (_assistant(content={"text": "hi"}),
+                           "choices[0].message.content is not a string but an object"),
+    "tool-calls-not-list": (_assistant(tool_calls={"id": "c1"}),
+                            "choices[0].message.tool_calls is not a list but an object"),
+    "tool-call-not-object": (_assistant(tool_calls=["calculator"]),
+                             "choices[0].message.tool_calls[0] has no function"),
+    "function-missing": (_assistant(tool_calls=[{"id": "c1", "type": "function"}]),
+                         "choices[0].message.tool_calls[0] has no function"),
+    "arguments-not-string": (
+        _assistant(tool_calls=[{"id": "c1", "type": "function",
+                                "function": {"name": "calculator", "arguments": {"expression": "1"}}}]),
+        "choices[0].message.tool_calls[0].function.arguments is not a string but an object"),
+}
+
+
+@pytest.mark.parametrize(("body", "reason"), MALFORMED.values(), ids=MALFORMED.keys())
+async def test_a_malformed_answer_is_retried_then_a_bad_response(openai_server: ScriptedOpenAIServer,
+                                                                 body: object, reason: str) -> None:
+    openai_server.inject(*[Fault("status", 200, body=body)] * 3)  # type: ignore[arg-type]
+    backend = make_backend(openai_server.base_url, max_retries=2)
+    with pytest.raises(ModelError) as info:
+        await backend.generate(QUESTION, [CALCULATOR.spec], GenerateConfig())
+    await backend.aclose()
+    assert info.value.kind == "bad_response" and not info.value.fatal
+    assert reason in str(info.value)
+    assert openai_server.log.chat_requests == 3
+
+
+async def test_a_malformed_answer_followed_by_a_good_one_succeeds(openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.inject(Fault("status", 200, body=_reply()))
+    backend = make_backend(openai_server.base_url)
+    out = await backend.generate(QUESTION, [CALCULATOR.spec], GenerateConfig())
+    await backend.aclose()
+    assert out.message.tool_calls[0].arguments == {"expression": "2 + 3"}
+    assert openai_server.log.chat_requests == 2
+
+
+@pytest.mark.parametrize(("name", "recorded"), [(None, ""), ("", ""), (7, "7"), (["a"], '["a"]')],
+                         ids=["null", "empty", "number", "list"])
+async def test_a_tool_name_that_is_not_a_name_goes_back_to_the_model(name: object, recorded: str) -> None:
+    def policy(body: dict[str, object]) -> dict[str, object]:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        if messages[-1]["role"] == "tool":
+            return {"role": "assistant", "content": "done"}
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": name, "arguments": '{"expression": "1"}'}}]}
+
+    with ScriptedOpenAIServer(policy=policy) as server:
+        episode = await _run_calculator_episode(server)
+    call = episode.messages[1].tool_calls[0]
+    assert call.name == recorded and call.arguments == {"expression": "1"}
+    reply = episode.messages[2]
+    assert reply.role == "tool" and reply.is_error
+    expected = "does not name a tool" if not recorded else f"there is no tool named {recorded!r}"
+    assert expected in (reply.content or "")
+    assert episode.stop_reason == "completed" and episode.final_answer == "done"
+
+
+async def test_oversized_arguments_are_refused_unread_and_the_episode_goes_on() -> None:
+    huge = '{"expression": "' + "(" * 2_500_000 + "1" + ")" * 2_500_000 + '"}'  # 5 MB
+
+    def policy(body: dict[str, object]) -> dict[str, object]:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        if messages[-1]["role"] == "tool":
+            return {"role": "assistant", "content": "sorry"}
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": huge}}]}
+
+    with LargeRequestServer(policy=policy) as server:
+        episode = await _run_calculator_episode(server)
+    call = episode.messages[1].tool_calls[0]
+    assert call.arguments == {} and call.raw_arguments == huge  # recorded as sent, never parsed
+    assert call.parse_error is not None and f"{len(huge):,} characters" in call.parse_error
+    reply = episode.messages[2]
+    assert reply.is_error and "too large and were not read" in (reply.content or "")
+    assert episode.stop_reason == "completed" and episode.final_answer == "sorry"
+
+
+async def test_arguments_nested_too_deeply_to_write_out_again_are_a_parse_error() -> None:
+    deep = '{"expression": ' + '{"a": ' * 300 + "1" + "}" * 300 + "}"  # orjson reads 1,024 levels, writes 254
+
+    def policy(body: dict[str, object]) -> dict[str, object]:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        if messages[-1]["role"] == "tool":
+            return {"role": "assistant", "content": "sorry"}
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": deep}}]}
+
+    with ScriptedOpenAIServer(policy=policy) as server:
+        episode = await _run_calculator_episode(server)
+        resent = server.log.bodies[1]["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    assert resent == deep
+    assert episode.messages[1].tool_calls[0].parse_error is not None
+    assert episode.messages[2].is_error and "not a valid JSON object" in (episode.messages[2].content or "")
+    assert episode.stop_reason == "completed"
+
+
+async def _run_calculator_episode(server: ScriptedOpenAIServer) -> Episode:
+    backend = make_backend(server.base_url)
+    sample = CalculatorAdapter(CalculatorOptions(count=1)).load_samples()[0]
+    episode = Episode(messages=[Message(role="user", content=sample.input)])  # type: ignore[arg-type]
+    ctx = EpisodeContext(backend, GenerateConfig(), Limits(max_turns=5), CallContext(sample, 1))
+    await run_agent_loop(ctx, episode, [CALCULATOR])
+    await backend.aclose()
+    return episode

@@ -19,11 +19,20 @@ import pytest
 
 from evalharness.adapters.calculator import CalculatorAdapter, CalculatorOptions
 from evalharness.agent import EpisodeContext, Limits
+from evalharness.budget import SampleBudget
 from evalharness.errors import ConfigError
 from evalharness.models import backend_arg_keys, create_backend, parse_model_args
 from evalharness.models.base import CallContext, GenerateConfig, ModelError
 from evalharness.models.toolcall_formats import parse_reply
-from evalharness.models.torch_local import TorchLocalBackend, embedded_gguf, resolve_checkpoint
+from evalharness.models.torch_local import (
+    BatchEngine,
+    PREFILL_PADDING,
+    GenerationResult,
+    TorchLocalBackend,
+    embedded_gguf,
+    prefill_groups,
+    resolve_checkpoint,
+)
 from evalharness.types import Episode, Message, ModelOutput, Sample, ToolSpec
 from tests.support.cli import evalharness, start
 
@@ -117,6 +126,27 @@ async def test_batched_greedy_equals_unbatched(backend: TorchLocalBackend) -> No
         assert (a.message.content, a.finish_reason, a.usage) == (t.message.content, t.finish_reason, t.usage)
 
 
+def test_prompts_of_very_different_lengths_are_prefilled_apart() -> None:
+    assert prefill_groups([300, 3000, 310, 290]) == [[3, 0, 2], [1]]  # no 300-token prompt padded to 3,000
+    assert prefill_groups([100, 124, 126, 3500, 3600]) == [[0, 1, 2], [3, 4]]
+    assert prefill_groups([50] * 4) == [[0, 1, 2, 3]] and prefill_groups([]) == []
+
+
+async def test_a_long_prompt_admitted_with_short_ones_changes_no_token(backend: TorchLocalBackend) -> None:
+    prompts = [backend.prompt_ids(user(p), []) for p in (PROMPTS[0], "Repeat after me: " + "sea wind " * 150,
+                                                          PROMPTS[1])]
+    assert len(prompts[1]) > 3 * len(prompts[0])
+    alone = [await backend.engine.generate(p, max_new_tokens=6) for p in prompts]
+    stats = backend.engine.stats
+    real, computed = stats.prefill_tokens, stats.prefill_positions
+    with backend.engine._cond:  # queued all at once: the engine admits them in the same step
+        futures = [backend.engine.submit(p, max_new_tokens=6) for p in prompts]
+    together = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+    assert [t.tokens for t in together] == [a.tokens for a in alone]
+    assert stats.prefill_tokens - real == sum(len(p) for p in prompts)
+    assert stats.prefill_positions - computed <= PREFILL_PADDING * sum(len(p) for p in prompts)  # little padding
+
+
 async def test_seeded_sampling_repeats(backend: TorchLocalBackend) -> None:
     config = GenerateConfig(temperature=1.0, top_p=0.95, seed=1234, max_tokens=8)
     runs = await asyncio.gather(*(backend.generate(user(PROMPTS[2]), [], config) for _ in range(2)))
@@ -148,6 +178,50 @@ async def test_cancelled_request_leaves_the_batch(backend: TorchLocalBackend) ->
         await asyncio.sleep(0.05)
     assert backend.engine.running == 0
     assert (await backend.generate(user(PROMPTS[0]), [], GenerateConfig(temperature=0, max_tokens=2))).message.content
+
+
+async def tokens_generated(engine: BatchEngine, count: int) -> None:
+    """Return once ``engine`` has generated ``count`` more tokens."""
+    target = engine.stats.generated_tokens + count
+    while engine.stats.generated_tokens < target:
+        await asyncio.sleep(0.01)
+
+
+async def test_waiting_for_a_place_in_the_batch_stops_the_samples_clock(backend: TorchLocalBackend) -> None:
+    """A request queued behind a full batch waits for the other samples: its own sample's clock stands until
+    the engine admits it, so a time limit counts the sample's work, not the queue."""
+    shared = backend.engine
+    engine = BatchEngine(shared.model, shared.tokenizer, max_batch=1, eos_ids=shared.eos_ids, batch_invariant=True)
+    prompt = backend.prompt_ids(user(PROMPTS[0]), [])
+    budget = SampleBudget(time_limit=3600)
+
+    async def queued_sample() -> GenerationResult:
+        async with budget.running():
+            return await engine.generate(prompt, max_new_tokens=2)
+
+    try:
+        async with asyncio.timeout(600):  # hang guard
+            occupant = asyncio.create_task(engine.generate(prompt, max_new_tokens=10_000, ignore_eos=True))
+            while engine.running == 0:
+                await asyncio.sleep(0.01)
+            waiting = asyncio.create_task(queued_sample())  # the only place is taken until the occupant goes
+            await tokens_generated(engine, 3)
+            assert budget.paused and not waiting.done()
+            spent = budget.spent
+            await tokens_generated(engine, 3)
+            assert budget.spent == spent and engine.running == 1
+            occupant.cancel()
+            result = await waiting
+        assert result.tokens and not budget.paused and not budget.timed_out
+    finally:
+        engine.close()
+
+
+def test_generated_tokens_count_as_they_are_generated(backend: TorchLocalBackend) -> None:
+    before = backend.generated_tokens
+    future = backend.engine.submit(backend.prompt_ids(user(PROMPTS[1]), []), max_new_tokens=5, ignore_eos=True)
+    assert len(future.result(timeout=600).tokens) == 5
+    assert backend.generated_tokens - before == 5
 
 
 async def test_prompt_longer_than_the_context_is_a_model_error(backend: TorchLocalBackend) -> None:

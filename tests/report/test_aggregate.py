@@ -1,11 +1,14 @@
-"""Per-domain summaries: grouping, error counting, clustering by sample."""
+"""Per-domain summaries: grouping, error counting, clustering by sample, score intervals."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from rich.console import Console
+from scipy import stats
 
+from evalharness.display import summary_table
 from evalharness.report.aggregate import summarize_by_domain
 from evalharness.types import Episode, SampleError, SampleResult, Score, Usage
 
@@ -126,3 +129,36 @@ def test_tokens_and_calls_summed_per_domain() -> None:
 
 def test_no_results() -> None:
     assert summarize_by_domain([]) == []
+
+
+def test_score_interval_is_wilson_even_at_zero_of_two() -> None:
+    (summary,) = summarize_by_domain([_r("1", 0.0), _r("2", 0.0)])
+    low, high = summary.score.ci95
+    reference = stats.binomtest(0, 2).proportion_ci(method="wilson")
+    assert low == 0.0 and high == pytest.approx(reference.high) and high > 0.65
+
+
+def test_score_interval_counts_samples_not_epochs() -> None:
+    # two samples always solved and one never, over 4 epochs each: 2 of 3 samples, not 8 of 12 attempts
+    results = [_r(sid, value, epoch=e) for sid, value in (("a", 1.0), ("b", 1.0), ("c", 0.0)) for e in range(4)]
+    (summary,) = summarize_by_domain(results)
+    reference = stats.binomtest(2, 3).proportion_ci(method="wilson")
+    assert summary.score.ci95 == (pytest.approx(reference.low), pytest.approx(reference.high))
+
+
+def test_secondary_scores_and_pass_at_k_get_score_intervals() -> None:
+    results = [SampleResult(task="t", sample_id=sid, epoch=e, domain="math", target=None, episode=Episode(),
+                            scores=[Score(0.0, "math", "accuracy"), Score(0.0, "math", "recall")], error=None,
+                            started_at=0.0, duration=0.0) for sid in ("a", "b") for e in range(2)]
+    (summary,) = summarize_by_domain(results)
+    for est in (summary.secondary["recall"], summary.pass_at_k, summary.pass_hat_k[2]):
+        low, high = est.ci95
+        assert low == 0.0 and high == pytest.approx(stats.binomtest(0, 2).proportion_ci(method="wilson").high)
+
+
+def test_console_summary_shows_the_labelled_wilson_interval() -> None:
+    console = Console(record=True, width=200)
+    console.print(summary_table(summarize_by_domain([_r("1", 0.0), _r("2", 0.0)])))
+    text = console.export_text()
+    assert "Wilson 95% CI" in text
+    assert "[0.000, 0.658]" in text

@@ -82,6 +82,17 @@ def test_non_inferiority_mode() -> None:
     assert bound is not None and bound == pytest.approx(small.domains[0].paired.lower_bound(0.05))
 
 
+def test_two_identical_samples_do_not_prove_non_inferiority() -> None:
+    base = [_light("math", f"s{i}", 0.0) for i in range(2)]
+    manifest = {"suite": {"name": "sim"}, "status": "complete"}
+    c = compare_runs(RunData(Path("baseline"), manifest, base, "baseline"),
+                     RunData(Path("candidate"), manifest, list(base), "candidate"))
+    result = gate(c, "non-inferiority", 0.02)
+    assert not result.passed
+    assert result.domains[0].lower_bound == -1.0
+    assert "a drop larger than 0.02 is not ruled out" in result.domains[0].reason
+
+
 def test_too_few_samples() -> None:
     c = compare_runs(*in_memory([("math", 0.0)], seed=2, n=1), test="t")
     assert c.domains[0].paired.p_value is None

@@ -130,6 +130,21 @@ def test_single_run_and_trend_reports(tmp_path: Path) -> None:
     assert "Step #3 vs #2" in page.dom
 
 
+def test_small_runs_show_honest_intervals_and_mde(tmp_path: Path) -> None:
+    run = write_run(tmp_path, [result("math", "s0", 0.0), result("math", "s1", 0.0)])
+    single = tmp_path / "single.html"
+    write_report([run], single)
+    html = single.read_text(encoding="utf-8")
+    assert "Wilson 95% CI · n" in html and "Korn–Graubard" in html  # labelled, and explained under Methods
+    assert '[0.000, 0.658] · 2' in html
+    assert '<td class="num">1.000</td>' in html and '<td class="num">0.000</td>' not in html  # the MDE
+    again = write_run(tmp_path, [result("math", "s0", 0.0), result("math", "s1", 0.0)])
+    both = tmp_path / "both.html"
+    write_report([run, again], both)
+    html = both.read_text(encoding="utf-8")
+    assert "[-1.000, +1.000]" in html and "[+0.000, +0.000]" not in html
+
+
 def test_size_budget_cuts_transcripts_and_keeps_changed_samples(tmp_path: Path) -> None:
     import random
 

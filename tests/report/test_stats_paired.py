@@ -129,7 +129,8 @@ def test_paired_comparison_hand_computed() -> None:
     assert c.mean_a == pytest.approx(0.6) and c.mean_b == pytest.approx(0.8)
     lo, hi = c.ci95
     half = stats.t.ppf(0.975, 4) * math.sqrt(0.7 / 5)
-    assert (lo, hi) == (pytest.approx(0.2 - half), pytest.approx(0.2 + half))
+    assert lo == pytest.approx(0.2 - half)
+    assert 0.2 + half > 1.0 and hi == 1.0  # scores lie in [0, 1]: no change exceeds 1
     assert c.lower_bound(0.05) == pytest.approx(0.2 - stats.t.ppf(0.95, 4) * math.sqrt(0.7 / 5))
     assert c.correlation == pytest.approx(stats.pearsonr(a, b).statistic)
 
@@ -168,5 +169,58 @@ def test_false_alarm_rate_near_alpha_under_no_change() -> None:
 def test_every_formula_is_documented() -> None:
     names = [name for name, _ in FORMULAS]
     for expected in ("Standard error (clustered)", "Paired difference", "p-value: exact McNemar", "p-value: paired t",
-                     "Holm–Bonferroni", "Minimum detectable effect", "Seesaw", "Gate: non-inferiority"):
+                     "Holm–Bonferroni", "Minimum detectable effect", "Seesaw", "Gate: non-inferiority",
+                     "Wilson 95% interval (one run)", "SD floor"):
         assert expected in names
+
+
+def test_minimum_detectable_effect_has_a_floor_when_nothing_varies() -> None:
+    z, z80 = stats.norm.ppf(0.975), stats.norm.ppf(0.8)
+    # no sample changed among 100: the share that could change is up to z^2 / (100 + z^2) (Wilson, 0 of 100)
+    floor = math.sqrt(stats.binomtest(0, 100).proportion_ci(method="wilson").high)
+    assert minimum_detectable_effect(0.0, 100) == pytest.approx((z + z80) * floor / 10, rel=1e-9)
+    assert minimum_detectable_effect(0.0, 100) > 0.05
+    assert minimum_detectable_effect(0.0, 2) == 1.0  # two samples cannot show any change: capped at the score range
+
+
+def test_identical_runs_of_two_samples_get_an_interval_not_a_point() -> None:
+    c = paired_comparison([0.0, 0.0], [0.0, 0.0])
+    assert c.diff == 0.0 and c.sd == 0.0
+    low, high = c.ci95
+    assert -1.0 <= low < -0.5 and 0.5 < high <= 1.0
+    assert c.lower_bound(0.05) == -1.0  # two samples rule out no drop
+    assert c.mde(0.05) == 1.0
+
+
+def test_no_discordant_sample_among_100_gives_the_rule_of_three_width() -> None:
+    c = paired_comparison([0.0] * 50 + [1.0] * 50, [0.0] * 50 + [1.0] * 50)
+    floor = math.sqrt(stats.binomtest(0, 100).proportion_ci(method="wilson").high)
+    half = stats.t.ppf(0.975, 99) * floor / 10
+    assert c.ci95 == (pytest.approx(-half), pytest.approx(half))
+    assert 0.03 < half < 0.05
+
+
+def test_few_discordant_samples_use_the_floor_and_many_do_not() -> None:
+    # 2 fixed, 0 broken of 20: s_d = 0.31 is below the floor 0.40 (McNemar cannot reject either: p = 0.5)
+    few = paired_comparison([0.0] * 20, [1.0, 1.0] + [0.0] * 18)
+    floor = math.sqrt(stats.binomtest(0, 20).proportion_ci(method="wilson").high)
+    assert few.sd < floor
+    assert few.ci95 == pytest.approx((0.1 - stats.t.ppf(0.975, 19) * floor / math.sqrt(20),
+                                      0.1 + stats.t.ppf(0.975, 19) * floor / math.sqrt(20)))
+    assert few.p_value == pytest.approx(0.5)
+    many = paired_comparison([0.0] * 20, [1.0] * 8 + [0.0] * 12)
+    assert many.ci95 == pytest.approx(stats.ttest_rel([1.0] * 8 + [0.0] * 12, [0.0] * 20).confidence_interval())
+
+
+def test_paired_interval_stays_within_the_range_of_score_differences() -> None:
+    c = paired_comparison([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    low, high = c.ci95
+    assert -1.0 <= low < high <= 1.0 and high == 1.0
+
+
+def test_partial_credit_without_any_change_gets_the_floor_too() -> None:
+    a = [0.5, 1 / 3, 2 / 3, 0.25]
+    c = paired_comparison(a, list(a))
+    assert c.test == "t" and c.sd == 0.0
+    low, high = c.ci95
+    assert low < -0.5 and high > 0.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import re
 import socket
 import socketserver
@@ -25,6 +26,30 @@ OWNER_PREFIX = f"{socket.gethostname()}-{os.getpid()}-"
 
 # the `open_sandbox` fixture: await open_sandbox(kind, limits=None, max_sandboxes=2)
 OpenSandbox = Callable[..., Awaitable[Sandbox]]
+
+# A response the harness would accept for any request: a py answer and an exec answer in one.
+FORGED = {"output": "FORGED OUTPUT", "output_truncated": False, "result": "'FORGED'", "error": None,
+          "timed_out": False, "session_lost": None, "exit_code": 0, "stdout": "FORGED OUTPUT\n", "stderr": "",
+          "stdout_truncated": False, "stderr_truncated": False}
+
+# forge(rounds) writes a forged response for each of the next request ids to every descriptor its process
+# holds, `rounds` times 10 ms apart (so that a copy left in the background keeps at it).
+FORGE = f"""
+import json, os, time
+FORGED = json.loads({json.dumps(json.dumps(FORGED))})
+def forge(rounds):
+    lines = b"".join(json.dumps(dict(FORGED, id=i)).encode() + b"\\n" for i in range(200))
+    for _ in range(rounds):
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                os.write(int(name), lines)
+            except OSError:
+                pass
+        time.sleep(0.01)
+"""
+
+# 256 MiB on stdout without a newline
+FLOOD = "import sys\nfor _ in range(256):\n    sys.stdout.buffer.write(b'x' * (1 << 20))\n"
 
 
 def owner_prefix_of(pid: int) -> str:
@@ -58,6 +83,11 @@ def container_exists(container_id: str) -> bool:
         return False
     finally:
         client.close()
+
+
+def unique_seconds() -> int:
+    """A sleep duration no other test (or parallel worker) uses, to find exactly our process."""
+    return random.randint(100_000, 999_999)
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
@@ -122,11 +152,15 @@ class OwnerScopedDockerSocket:
 
     _LIST = re.compile(r"^(/v[0-9.]+)?/containers/json$")
 
-    def __init__(self, owner: str, path: str, upstream: str = "/var/run/docker.sock") -> None:
+    def __init__(self, owner: str, path: str, upstream: str = "/var/run/docker.sock",
+                 on_listing: Callable[[], None] | None = None) -> None:
         self.owner = owner
         self.path = path
         self.upstream = upstream
         self.listings = 0  # container listings seen, to check the command really came through here
+        # called once the engine has answered a container listing, before the command sees the answer:
+        # what it changes on the engine happens between the command's listing and its next request
+        self.on_listing = on_listing
         self._server: socketserver.ThreadingUnixStreamServer | None = None
 
     @property
@@ -162,7 +196,8 @@ class OwnerScopedDockerSocket:
         request_line, *headers = head.decode("latin-1").split("\r\n")
         method, target, version = request_line.split(" ", 2)
         url = urllib.parse.urlsplit(target)
-        if method == "GET" and self._LIST.match(url.path):
+        listing = method == "GET" and self._LIST.match(url.path) is not None
+        if listing:
             self.listings += 1
             query = urllib.parse.parse_qs(url.query)
             filters = json.loads(query.get("filters", ["{}"])[0])
@@ -187,5 +222,43 @@ class OwnerScopedDockerSocket:
             upstream.connect(self.upstream)
             upstream.sendall("\r\n".join([f"{method} {target} {version}", *headers]).encode("latin-1")
                              + b"\r\n\r\n" + body)
+            if listing and self.on_listing is not None:
+                answer = b"".join(iter(lambda: upstream.recv(65536), b""))
+                self.on_listing()
+                client.sendall(answer)
             while chunk := upstream.recv(65536):
                 client.sendall(chunk)
+
+
+def host_processes(needle: str) -> list[tuple[int, str]]:
+    """[(pid, cmdline)] of live (not zombie) processes on this machine whose command line contains
+    ``needle``; for the local provider, after its sandbox is gone. Use a needle no one else uses."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            with open(f"/proc/{name}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if needle in cmd and state != "Z":
+            found.append((int(name), cmd))
+    return found
+
+
+def reset_peak_memory() -> None:
+    """Start counting this process's peak resident memory (VmHWM) from now (Linux: clear_refs 5)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory since ``reset_peak_memory``, in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc/self/status")

@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
-import time
 
 import pytest
 
 from evalharness.sandboxes.base import Sandbox, SandboxError, SandboxLimits
-from tests.sandboxes.support import OpenSandbox, living_processes
+from tests.sandboxes.support import OpenSandbox, living_processes, unique_seconds
 
 HUNDRED_MB = 100 << 20
 CAP = SandboxLimits().max_output  # both fixtures use the default limits
-
-
-def unique_seconds() -> int:
-    """A sleep duration no other test (or parallel worker) uses, to find exactly our process."""
-    return random.randint(100_000, 999_999)
 
 
 # --- the persistent Python session -------------------------------------------------------------------
@@ -125,26 +118,48 @@ async def test_cell_blocked_in_c_code_is_killed_and_the_session_restarted(sandbo
     # Note: `ctypes.CDLL(None).sleep(30)` is NOT such a cell: SIGALRM interrupts nanosleep(2) with EINTR,
     # sleep(3) returns early and the CellTimeout is raised as for any Python loop (timed_out, no restart).
     # glibc's system(3) retries waitpid on EINTR, so `os.system` really stays in C until its child exits.
-    await sandbox.python("doomed = 'variable'")
-    started = time.monotonic()
-    got = await sandbox.python("import os\nos.system('sleep 30')", timeout=1)
-    elapsed = time.monotonic() - started
+    seconds = unique_seconds()
+    stuck = int((await sandbox.python("import os\ndoomed = 'variable'\nos.getpid()")).result)
+    # the sleep lasts days: that the call returns at all shows it did not wait for the blocked C call
+    got = await sandbox.python(f"print('before')\nimport os\nos.system('sleep {seconds}')", timeout=1)
     assert got.timed_out and got.restarted, got
     assert got.error is not None and "restarted" in got.error
-    assert elapsed < 25, f"the call waited {elapsed:.1f}s, as long as the blocked C call itself"
-    assert sandbox.session.restarts == 1
+    assert got.output == "before\n"  # what the cell printed before it got stuck is kept
+    assert sandbox.session.restarts == 0  # the server replaced the cell's process and answered itself
     lost = await sandbox.python("doomed")
     assert lost.error is not None and "NameError" in lost.error
     assert (await sandbox.python("1 + 1")).result == "2"
-    # the stuck server really is gone, not left running beside its replacement
-    servers = await living_processes(sandbox, "class CellTimeout")
-    assert len(servers) == 1, servers
+    # the stuck process and the command it waited for really are gone, not left beside the replacement
+    kernels = await living_processes(sandbox, "class CellTimeout")
+    assert stuck not in [pid for pid, _, _ in kernels] and len(kernels) == 2, kernels  # the server, the new one
+    assert await living_processes(sandbox, f"sleep {seconds}") == []
+
+
+OPEN_FILES = """
+import os, stat
+files = []
+for name in os.listdir("/proc/self/fd"):
+    try:
+        if stat.S_ISREG(os.fstat(int(name)).st_mode):
+            files.append(os.readlink("/proc/self/fd/" + name))
+    except OSError:
+        pass
+files
+"""
+
+
+async def test_the_session_keeps_no_files_where_the_code_writes(sandbox: Sandbox) -> None:
+    """Output is captured through pipes: filling /tmp or the work dir cannot break the session."""
+    await sandbox.python("print('a first cell')")
+    got = await sandbox.python(OPEN_FILES)
+    assert (got.error, got.result) == (None, "[]")
 
 
 async def test_reading_a_directory_is_a_sandbox_error(sandbox: Sandbox) -> None:
-    await sandbox.exec(["mkdir", "-p", "adir"])
+    # its stated size is small whatever it holds: it is refused before its contents are read
+    await sandbox.exec(["sh", "-c", "mkdir -p adir && head -c 20000000 /dev/zero > adir/big.bin"])
     with pytest.raises(SandboxError, match="not a regular file"):
-        await sandbox.read_file("adir")
+        await sandbox.read_file("adir", max_bytes=1000)
 
 
 # --- exec ----------------------------------------------------------------------------------------------

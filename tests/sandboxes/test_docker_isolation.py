@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from evalharness.sandboxes.base import Sandbox, SandboxLimits
 from evalharness.sandboxes.docker import DockerProvider
+from tests.sandboxes.support import FORGE
 
 # These checks only look (or write under /work and /tmp), so they share one container, on one event loop
 # for the module: a container start per check would cost more than all the checks together.
@@ -155,3 +156,43 @@ async def fork_bomb(box: Sandbox) -> None:
     assert (await box.python("6 * 7")).result == "42"
     assert int((await box.python(COUNT_PROCESSES)).result) <= before  # no bomb process survived
     assert box.session.restarts == 0
+
+
+# Every descriptor of every process this code may open through /proc (its own included), written to with
+# forged responses; the result lists those that opened of the session server's processes other than itself.
+REOPEN = FORGE + """
+lines = b"".join(json.dumps(dict(FORGED, id=i)).encode() + b"\\n" for i in range(200))
+opened = []
+for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    try:
+        fds = os.listdir("/proc/%s/fd" % pid)
+    except OSError:
+        continue
+    for fd in fds:
+        try:
+            handle = os.open("/proc/%s/fd/%s" % (pid, fd), os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        opened.append((int(pid), int(fd)))
+        try:
+            os.write(handle, lines)
+        except OSError:
+            pass
+        os.close(handle)
+def is_server(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return pid != os.getpid() and b"class CellTimeout" in f.read()
+sorted(pid for pid, _ in opened if is_server(pid))
+"""
+
+
+async def test_code_cannot_reopen_the_servers_descriptors_through_proc(docker_sandbox: Sandbox) -> None:
+    """Same user as the server, but it is not dumpable: its /proc/<pid>/fd entries cannot be opened."""
+    got = await docker_sandbox.python(REOPEN)
+    assert got.error is None, got.error
+    assert got.result == "[]"  # and the cell's own answer was not forged
+    for i in range(5):
+        assert (await docker_sandbox.python(f"{i} + 1")).result == str(i + 1)
+        assert (await docker_sandbox.exec(["echo", f"call {i}"])).stdout == f"call {i}\n"
+    assert docker_sandbox.session.restarts == 0
+

@@ -129,7 +129,7 @@ async def test_describe_records_the_image_and_limits() -> None:
 
 
 async def test_containers_carry_the_owner_label_and_the_limits() -> None:
-    limits = SandboxLimits(memory_mb=300, cpus=0.5, pids=77)
+    limits = SandboxLimits(memory_mb=300, cpus=0.5, pids=77, tmp_mb=20, work_mb=40)
     provider = DockerProvider("python", limits, max_sandboxes=1)
     try:
         box = await provider.acquire()
@@ -137,8 +137,12 @@ async def test_containers_carry_the_owner_label_and_the_limits() -> None:
         assert container.id == box.id
         assert container.labels[OWNER_LABEL] == provider.owner
         host = container.attrs["HostConfig"]
-        assert host["Memory"] == 300 << 20
-        assert host["MemorySwap"] == 300 << 20
+        # the tmpfs files of /tmp and /work are memory of the container too: the limit holds them besides
+        assert host["Memory"] == (300 + 20 + 40) << 20
+        assert host["MemorySwap"] == (300 + 20 + 40) << 20
+        assert host["Tmpfs"] == {"/tmp": "size=20m,mode=1777"}
+        [work] = [m for m in container.attrs["Mounts"] if m["Destination"] == "/work"]
+        assert (work["Type"], work["Driver"]) == ("volume", "local")
         assert host["NanoCpus"] == 500_000_000
         assert host["PidsLimit"] == 77
         assert host["NetworkMode"] == "none"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 
 import pytest
 
+from evalharness.budget import SampleBudget
 from evalharness.errors import ConfigError
 from evalharness.sandboxes.base import SandboxError
 from evalharness.sandboxes.docker import DockerSandbox
@@ -70,5 +72,29 @@ async def test_docker_manager_with_a_missing_image_fails_before_any_sample() -> 
     try:
         with pytest.raises(SandboxError, match="evalharness sandbox build"):
             await manager.prepare({f"never-built-{secrets.token_hex(4)}"})
+    finally:
+        await manager.close()
+
+
+async def test_waiting_for_a_sandbox_from_a_full_pool_stops_the_samples_clock() -> None:
+    manager = SandboxManager("docker", max_sandboxes=1)
+    budget = SampleBudget(time_limit=3600)
+
+    async def second_sample() -> str:
+        async with budget.running(), manager.sandbox("python") as box:
+            return (await box.python("6 * 7")).result
+
+    try:
+        await manager.prepare({"python"})
+        async with asyncio.timeout(600):  # hang guard
+            async with manager.sandbox("python"):  # the first sample holds the pool's only sandbox
+                waiting = asyncio.create_task(second_sample())
+                await asyncio.sleep(0.2)
+                assert budget.paused and not waiting.done()
+                spent = budget.spent
+                await asyncio.sleep(0.2)
+                assert budget.spent == spent  # however long the wait, the second sample's clock stands
+            assert await waiting == "42"
+        assert not budget.paused and not budget.timed_out
     finally:
         await manager.close()

@@ -1,5 +1,6 @@
 """The in-sandbox server (session_server.py) and its harness side (session.py): the protocol cannot be
-corrupted by model code, requests are answered one at a time, and a dead server is replaced."""
+reached or corrupted by model code, every line read from a sandbox is bounded, requests are answered one
+at a time, and a dead server is replaced."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import json
 import subprocess
 import sys
 
-from evalharness.sandboxes.base import Sandbox
-from evalharness.sandboxes.session import SERVER_SOURCE
+import pytest
 
+from evalharness.errors import SandboxError
+from evalharness.sandboxes.base import Sandbox
+from evalharness.sandboxes.docker import DockerChannel, in_thread
+from evalharness.sandboxes.local import LocalChannel
+from evalharness.sandboxes.session import SERVER_SOURCE, SessionClient, max_line_bytes
+from tests.sandboxes.support import FLOOD, FORGE, OpenSandbox, docker_client, peak_memory_mb, reset_peak_memory
 
 def test_server_protocol_directly() -> None:
     """Speak the JSON-lines protocol to a bare server process."""
@@ -35,7 +41,7 @@ def test_server_protocol_directly() -> None:
     assert responses[1] == {"protocol_error": "unknown op 'frobnicate'", "id": 2}
     assert "protocol_error" in responses[2] and "code" in responses[2]["protocol_error"]
     assert responses[3] == {"output": "", "output_truncated": False, "result": "10", "error": None,
-                            "timed_out": False, "id": 4}
+                            "timed_out": False, "session_lost": None, "exit_code": None, "id": 4}
     assert responses[4]["result"] == "6"
     assert responses[5] == {"exit_code": 4, "stdout": "out\n", "stderr": "err\n", "stdout_truncated": False,
                             "stderr_truncated": False, "timed_out": False, "id": 6}
@@ -95,19 +101,80 @@ async def test_text_streams_large_input_and_concurrent_requests(sandbox: Sandbox
     assert py.result == "'third'"
 
 
-async def test_server_killed_by_the_code_is_reported_and_replaced(sandbox: Sandbox) -> None:
+async def test_session_or_server_killed_by_the_code_is_reported_and_replaced(sandbox: Sandbox) -> None:
     await sandbox.python("lost = True")
-    got = await sandbox.python("import os\nos._exit(7)")
+    got = await sandbox.python("import os\nprint('last words')\nos._exit(7)")
     assert got.restarted and not got.timed_out
     assert got.error is not None and "crashed" in got.error and "exit code 7" in got.error
-    assert sandbox.session.restarts == 1
+    assert got.output == "last words\n"
+    assert sandbox.session.restarts == 0  # the cell's process died, the server replaced it
     after = await sandbox.python("lost")
     assert after.error is not None and "NameError" in after.error
-    ok = await sandbox.exec(["echo", "fresh server"])
-    assert ok.stdout == "fresh server\n"
-    # an exec can take the server down too; the exec reports it and the next request works
-    pid = int((await sandbox.python("import os\nos.getpid()")).result)
-    died = await sandbox.exec(["sh", "-c", f"kill -9 {pid}"])  # the shell builtin: the image has no kill(1)
+    ok = await sandbox.exec(["echo", "fresh session"])
+    assert ok.stdout == "fresh session\n"
+    # an exec can take the server itself down; the exec reports it and the next request works
+    server = int((await sandbox.python("import os\nos.getppid()")).result)
+    died = await sandbox.exec(["sh", "-c", f"kill -9 {server}"])  # the shell builtin: the image has no kill(1)
     assert died.exit_code == -9 and "died" in died.stderr
     assert (await sandbox.python("2 + 2")).result == "4"
-    assert sandbox.session.restarts == 2
+    assert sandbox.session.restarts == 1
+
+
+async def test_code_cannot_reach_the_protocol(sandbox: Sandbox) -> None:
+    """Forged responses written to every descriptor of a cell, of a child it forked and of a command never
+    reach the harness: each answer is the genuine one, also while a forger runs in the background."""
+    first = await sandbox.python(FORGE + "forge(1)\n'genuine'")
+    assert first.result == "'genuine'", first
+    forked = await sandbox.python("if os.fork() == 0:\n    try:\n        forge(300)\n    finally:\n"
+                                  "        os._exit(0)\n'forked'")
+    assert forked.result == "'forked'", forked
+    command = await sandbox.exec(["python3", "-c", FORGE + "forge(1)\nprint('genuine command')"])
+    assert command.exit_code == 0 and command.stdout.endswith("genuine command\n"), command
+    for i in range(20):  # while the forked forger runs
+        assert (await sandbox.python(f"{i} * 2")).result == str(i * 2)
+        assert (await sandbox.exec(["echo", f"call {i}"])).stdout == f"call {i}\n"
+    assert sandbox.session.restarts == 0
+
+
+async def test_a_huge_exception_is_cut_like_output(sandbox: Sandbox) -> None:
+    cap = sandbox.limits.max_output
+    got = await asyncio.wait_for(sandbox.python("raise ValueError('v' * 50_000_000)"), 300)
+    assert got.error is not None and not got.restarted
+    assert got.error.startswith("Traceback (most recent call last):")
+    assert got.error.endswith("... [traceback truncated]") and len(got.error) <= cap + 100
+    assert (await sandbox.python("'next'")).result == "'next'"
+
+
+async def test_a_local_server_flooding_its_stream_is_killed_with_memory_bounded() -> None:
+    max_line = max_line_bytes(1024)
+
+    async def spawn() -> LocalChannel:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FLOOD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, limit=max_line, start_new_session=True)
+        return LocalChannel(proc, b"EVALHARNESS_SANDBOX=flood-test", max_line)
+
+    client = SessionClient(spawn)
+    reset_peak_memory()
+    before = peak_memory_mb()
+    with pytest.raises(SandboxError, match=f"protocol line over {max_line} bytes; it was killed"):
+        await asyncio.wait_for(client.request({"op": "ping"}, timeout=60), 300)
+    assert peak_memory_mb() - before < 64
+    assert client.restarts == 1
+
+
+async def test_a_docker_server_flooding_its_stream_is_killed_with_memory_bounded(
+        open_sandbox: OpenSandbox) -> None:
+    box = await open_sandbox("docker", max_sandboxes=1)
+    max_line = max_line_bytes(1024)
+    client = await in_thread(docker_client)
+    try:
+        reset_peak_memory()
+        before = peak_memory_mb()
+        with pytest.raises(SandboxError, match=f"sent a line over {max_line} bytes"):
+            await asyncio.wait_for(
+                DockerChannel.open(client, box.id, max_line, argv=["python3", "-c", FLOOD]), 300)
+        assert peak_memory_mb() - before < 64
+    finally:
+        client.close()
+    assert (await box.python("'the sandbox itself still works'")).result == "'the sandbox itself still works'"

@@ -4,8 +4,9 @@ The model works on test case 1 in a sandbox: the input is at ``/work/input.xlsx`
 ``/work/output.xlsx`` with the ``python`` tool. Its solution (every python call that succeeded, in order)
 is then re-run unchanged on each other test case's input in a fresh sandbox. Each output whose cells hold
 formulas is recalculated with headless LibreOffice first, so an answer written as a formula counts (the
-reference reads cached values only and would see nothing). Outputs are kept in the run directory as
-``artifacts/<task>/<sample>/epoch-<e>/<k>_<id>_output.xlsx``.
+reference reads cached values only and would see nothing). Outputs are read within bounds, outside this
+process (``bounded.py``): one past them fails its case with the reason. Outputs are kept in the run
+directory as ``artifacts/<task>/<sample>/epoch-<e>/<k>_<id>_output.xlsx``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from pydantic import Field
 
 from evalharness.adapters.base import AdapterOptions, TaskAdapter, register
 from evalharness.adapters.prompts import PromptTemplate
-from evalharness.adapters.spreadsheet.compare import CaseResult, compare_workbooks, has_formulas
+from evalharness.adapters.spreadsheet.bounded import (
+    DEFAULT_MAX_CELLS,
+    Comparison,
+    WorkbookBounds,
+    WorkbookRefused,
+    compare_outputs,
+    output_has_formulas,
+)
+from evalharness.adapters.spreadsheet.compare import CaseResult
 from evalharness.adapters.spreadsheet.layout import SheetTask, load_dataset_dir
 from evalharness.agent import EpisodeContext, run_agent_loop
 from evalharness.errors import EvalHarnessError
@@ -41,6 +50,8 @@ class SpreadsheetOptions(AdapterOptions):
     python_tool: PythonToolMode = "stateful"
     recalculate: bool = Field(default=True, description="recalculate formulas with LibreOffice before scoring")
     tool_timeout: float = Field(default=120.0, gt=0)
+    max_output_cells: int = Field(default=DEFAULT_MAX_CELLS, gt=0,
+                                  description="an output workbook with more cells fails its case unread")
     prompt_template: str | None = None
     domain: str = Field(default="spreadsheet", min_length=1)
 
@@ -55,6 +66,7 @@ class SpreadsheetAdapter(TaskAdapter):
     def __init__(self, options: SpreadsheetOptions) -> None:
         super().__init__(options)
         self._template = PromptTemplate(options.prompt_template, "spreadsheet/prompt.jinja")
+        self._bounds = WorkbookBounds(max_cells=options.max_output_cells)
 
     def load_samples(self) -> list[Sample]:
         root = Path(self.options.dataset) if self.options.dataset else builtin_tasks_dir() / "spreadsheet"
@@ -127,7 +139,13 @@ class SpreadsheetAdapter(TaskAdapter):
         if exists.exit_code != 0:
             return info
         data = await sandbox.read_file(OUTPUT)
-        if self.options.recalculate and await asyncio.to_thread(_safe_has_formulas, data):
+        try:
+            formulas = self.options.recalculate and await asyncio.to_thread(
+                output_has_formulas, data, self._bounds)
+        except WorkbookRefused as e:
+            info["refused"] = str(e)
+            formulas = False
+        if formulas:
             recalculated = await self._recalculate(sandbox)
             if recalculated is not None:
                 data = recalculated
@@ -152,11 +170,14 @@ class SpreadsheetAdapter(TaskAdapter):
     async def score(self, sample: Sample, episode: Episode) -> list[Score]:
         task = SheetTask.from_metadata(sample.id, "", sample.metadata["sheet_task"])
         outputs: dict[int, dict[str, Any]] = episode.artifacts.get("outputs", {})
+        infos = [outputs.get(case.index, {"made_by": "none", "data": None}) for case in task.cases]
+        readable = [(case, info) for case, info in zip(task.cases, infos) if not info.get("refused")]
+        comparisons = [Comparison(case.answer, info.get("data"), task.answer_position) for case, info in readable]
+        compared = await asyncio.to_thread(compare_outputs, comparisons, self._bounds)
+        results = {case.index: result for (case, _), (result, _) in zip(readable, compared)}
         cases = []
-        for case in task.cases:
-            info = outputs.get(case.index, {"made_by": "none", "data": None})
-            result: CaseResult = await asyncio.to_thread(
-                compare_workbooks, case.answer, info.get("data"), task.answer_position)
+        for case, info in zip(task.cases, infos):
+            result = results.get(case.index) or CaseResult(False, error=info.get("refused"))
             cases.append({"case": case.index, **{k: v for k, v in info.items() if k != "data"},
                           **result.to_dict()})
         passed = sum(1 for c in cases if c["passed"])
@@ -167,13 +188,6 @@ class SpreadsheetAdapter(TaskAdapter):
             Score(soft, sample.domain, "soft_restriction", details),
             Score(1.0 if passed == len(cases) else 0.0, sample.domain, "hard_restriction", {}),
         ]
-
-
-def _safe_has_formulas(data: bytes) -> bool:
-    try:
-        return has_formulas(data)
-    except Exception:  # unreadable: the comparison will say so
-        return False
 
 
 def _save_outputs(directory: Path, sample_id: str, outputs: dict[int, dict[str, Any]]) -> None:

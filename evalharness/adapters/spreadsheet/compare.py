@@ -181,6 +181,8 @@ def compare_workbooks(answer_path: Path, output: Path | bytes | None, answer_pos
         return CaseResult(False, error="no output workbook")
     try:
         produced = _load(output)
+    except MemoryError:
+        raise  # a bound of the process reading it (see bounded.py), not a broken file
     except Exception as e:
         return CaseResult(False, error=f"cannot open the output workbook: {type(e).__name__}: {e}")
     result = CaseResult(True)

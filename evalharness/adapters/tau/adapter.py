@@ -1,12 +1,13 @@
 """Customer service with a simulated user (τ²-bench-compatible): the ``tau`` task.
 
 Runs the project's own domain (``tasks/tau/bikeshop``) or any τ²-bench domain directory whose toolkit is
-registered (``mock``, ``retail``). Each sample is one task; ``--epochs`` (alias ``--trials``) repeats it,
+registered (``mock``, ``retail``, ``airline``). Each sample is one task; ``--epochs`` (alias ``--trials``) repeats it,
 and the summary's pass^k reads "succeeds in all k of k trials". Domains are named ``tau/<domain>``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from evalharness.adapters.tau.orchestrator import (
 from evalharness.agent import EpisodeContext
 from evalharness.resources import builtin_tasks_dir
 from evalharness.types import Episode, Sample, Score
+
+ASK_USER = "Please do the following on your side, then tell me when it is done: {steps}."
+USER_DONE = "Done."
 
 NL_PROMPT = """\
 Here is a conversation between a customer-service agent and a customer:
@@ -98,8 +102,9 @@ class TauAdapter(TaskAdapter):
         if conversation.termination == "running":  # the run's --time-limit stopped it
             conversation.termination = episode.stop_reason
         verdicts = await self._nl_verdicts(sample, task, episode)
-        reward = evaluate(self.domain, task, episode.artifacts["toolkit"], episode.messages,
-                          conversation.by_stop_signal, verdicts)
+        # a gold replay over the domain's whole database (airline's is 7 MB): off the event loop
+        reward = await asyncio.to_thread(evaluate, self.domain, task, episode.artifacts["toolkit"],
+                                         episode.messages, conversation.by_stop_signal, verdicts)
         details = {**reward.details, "components": reward.components, **conversation_details(conversation)}
         return [Score(reward.value, sample.domain, "reward", details)]
 
@@ -124,21 +129,40 @@ def _history(task: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _gold(task: dict[str, Any]) -> dict[str, Any]:
-    """For ``scripted:`` runs: the agent greets, makes each gold call in turn, then tells the customer the
-    values the task requires; the scripted user states its request, then ends the conversation. A task that
+    """For ``scripted:`` runs: the agent greets, replays the gold actions in order, then tells the customer
+    the values the task requires; the scripted user states its request, then ends the conversation. Gold
+    actions of the user (dual control: the customer acts on their own device) are replayed by the user in
+    their turn: the agent asks for each run of them, the user makes those calls and says so. A task that
     starts from a message history has no greeting, and both sides count their turns from its end."""
     criteria = task.get("evaluation_criteria") or {}
     history = _history(task)
     greeting: list[dict[str, Any]] = [] if history else [{"content": GREETING}]
-    steps = list(greeting)
-    for action in criteria.get("actions") or []:
-        if action.get("requestor", "assistant") == "assistant":
-            steps.append({"tool_calls": [{"name": action["name"], "arguments": action.get("arguments") or {}}]})
-    infos = [str(i) for i in criteria.get("communicate_info") or []]
-    final = "All done." + (f" For your records: {'; '.join(infos)}." if infos else "")
     scenario = task["user_scenario"].get("instructions")
     opening = scenario.get("reason_for_call") if isinstance(scenario, dict) else scenario
-    return {"steps": [*steps, {"content": final}], "user_opening": str(opening or "Hello, I need help."),
+    agent_steps = list(greeting)
+    user_steps: list[dict[str, Any]] = [{"content": str(opening or "Hello, I need help.")}]
+    for requestor, actions in _runs_by_requestor(criteria.get("actions") or []):
+        calls = [{"tool_calls": [{"name": a["name"], "arguments": a.get("arguments") or {}}]}
+                 for a in actions]
+        if requestor == "user":
+            agent_steps.append({"content": ASK_USER.format(steps=", ".join(a["name"] for a in actions))})
+            user_steps += [*calls, {"content": USER_DONE}]
+        else:
+            agent_steps += calls
+    infos = [str(i) for i in criteria.get("communicate_info") or []]
+    final = "All done." + (f" For your records: {'; '.join(infos)}." if infos else "")
+    return {"steps": [*agent_steps, {"content": final}], "user_steps": user_steps,
             "wrong_steps": [*greeting, {"content": "I cannot help with that."}],
             "turns_before": {role: sum(1 for m in history if m.get("role") == role) for role in ("assistant", "user")}}
 
+
+def _runs_by_requestor(actions: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Gold actions as consecutive runs of one requestor (``assistant`` or ``user``), in order."""
+    runs: list[tuple[str, list[dict[str, Any]]]] = []
+    for action in actions:
+        requestor = action.get("requestor", "assistant")
+        if runs and runs[-1][0] == requestor:
+            runs[-1][1].append(action)
+        else:
+            runs.append((requestor, [action]))
+    return runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ class TauDomain:
         if split is None:
             return self.tasks
         if split not in self.splits:
-            raise DataError(f"domain {self.name}: no split {split!r}; splits: {', '.join(sorted(self.splits))}")
+            known = ", ".join(sorted(self.splits)) or "none"
+            raise DataError(f"{self.directory / 'split_tasks.json'}: no split {split!r}; known splits: {known}")
         wanted = set(self.splits[split])
         return [t for t in self.tasks if str(t["id"]) in wanted]
 
@@ -73,23 +75,59 @@ def _deep_update(target: dict[str, Any], update: dict[str, Any]) -> None:
             target[key] = value
 
 
-def _check_task(task: Any, where: str) -> None:
+def _task_problems(task: Any, where: str, toolkit_cls: type[Toolkit]) -> list[str]:
+    """Everything wrong with one task; its gold actions and env assertions must name what the domain has,
+    or the gold replay skips them and a task that asks for nothing is scored as solved."""
     if not isinstance(task, dict):
-        raise DataError(f"{where}: expected a task object")
+        return [f"{where}: expected a task object"]
     if "id" not in task:
-        raise DataError(f"{where}: task has no 'id'")
+        return [f"{where}: task has no 'id'"]
+    where = f"{where} (task {task['id']})"
     if not isinstance(task.get("user_scenario"), dict):
-        raise DataError(f"{where} (task {task['id']}): missing 'user_scenario'")
+        return [f"{where}: missing 'user_scenario'"]
     criteria = task.get("evaluation_criteria") or {}
     if not isinstance(criteria, dict):
-        raise DataError(f"{where} (task {task['id']}): 'evaluation_criteria' must be an object")
+        return [f"{where}: 'evaluation_criteria' must be an object"]
+    problems = []
     unknown = set(criteria.get("reward_basis") or ()) - REWARD_TYPES
     if unknown:
-        raise DataError(f"{where} (task {task['id']}): unknown reward_basis {sorted(unknown)}; "
-                        f"known: {sorted(REWARD_TYPES)}")
+        problems.append(f"{where}: unknown reward_basis {sorted(unknown)}; known: {sorted(REWARD_TYPES)}")
     for i, action in enumerate(criteria.get("actions") or ()):
-        if not isinstance(action, dict) or "name" not in action:
-            raise DataError(f"{where} (task {task['id']}): action {i} has no 'name'")
+        problems += _action_problems(action, f"{where}: evaluation_criteria.actions[{i}]", toolkit_cls)
+    for i, check in enumerate(criteria.get("env_assertions") or ()):
+        problems += _assertion_problems(check, f"{where}: evaluation_criteria.env_assertions[{i}]",
+                                        toolkit_cls)
+    return problems
+
+
+def _action_problems(action: Any, where: str, toolkit_cls: type[Toolkit]) -> list[str]:
+    if not isinstance(action, dict) or "name" not in action:
+        return [f"{where}: has no 'name'"]
+    requestor = action.get("requestor", "assistant")
+    if requestor not in ("assistant", "user"):
+        return [f"{where}.requestor: {requestor!r} is neither 'assistant' nor 'user'"]
+    side = "user" if requestor == "user" else "agent"
+    if toolkit_cls.tool_kind(str(action["name"]), side) is not None:
+        return []
+    tools = ", ".join(spec.name for spec in toolkit_cls.tool_specs(side))
+    return [f"{where}.name: {action['name']!r} is not one of the {side}'s tools in domain "
+            f"{toolkit_cls.domain} " + (f"(they are: {tools})" if tools else "(the domain has none)")]
+
+
+def _assertion_problems(check: Any, where: str, toolkit_cls: type[Toolkit]) -> list[str]:
+    if not isinstance(check, dict) or "func_name" not in check:
+        return [f"{where}: has no 'func_name'"]
+    names = _assertion_names(toolkit_cls)
+    if check["func_name"] in names:
+        return []
+    return [f"{where}.func_name: {check['func_name']!r} is not an assertion of domain {toolkit_cls.domain} "
+            f"(they are: {', '.join(names) or 'none'})"]
+
+
+def _assertion_names(toolkit_cls: type[Toolkit]) -> list[str]:
+    """The functions of a toolkit that tasks may name in ``env_assertions``."""
+    return sorted(name for name, fn in inspect.getmembers(toolkit_cls, predicate=inspect.isfunction)
+                  if getattr(fn, "__tau_assertion__", False))
 
 
 def load_domain(directory: Path, name: str | None = None) -> TauDomain:
@@ -106,11 +144,10 @@ def load_domain(directory: Path, name: str | None = None) -> TauDomain:
     tasks = read_json(tasks_path)
     if not isinstance(tasks, list) or not tasks:
         raise DataError(f"{tasks_path}: expected a non-empty list of tasks")
-    for i, task in enumerate(tasks):
-        _check_task(task, f"{tasks_path} task {i}")
-    policy_path = directory / "policy.md"
-    if not policy_path.is_file():
-        raise DataError(f"{directory}: no policy.md")
+    problems = [p for i, task in enumerate(tasks)
+                for p in _task_problems(task, f"{tasks_path} task {i}", toolkit_cls)]
+    if problems:
+        raise DataError("\n".join(problems))
     splits_path = directory / "split_tasks.json"
     splits = read_json(splits_path) if splits_path.is_file() else {}
     if not isinstance(splits, dict) or not all(isinstance(v, list) for v in splits.values()):
@@ -118,6 +155,6 @@ def load_domain(directory: Path, name: str | None = None) -> TauDomain:
     return TauDomain(
         name=domain, directory=directory, toolkit_cls=toolkit_cls,
         db=load_data_file(directory, "db") or {}, user_db=load_data_file(directory, "user_db", required=False),
-        policy=policy_path.read_text(encoding="utf-8"), tasks=tasks,
+        policy=toolkit_cls.read_policy(directory), tasks=tasks,
         splits={k: [str(x) for x in v] for k, v in splits.items()},
     )

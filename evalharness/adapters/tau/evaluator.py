@@ -107,13 +107,14 @@ def evaluate(domain: TauDomain, task: dict[str, Any], final: Toolkit, messages: 
     basis = criteria.get("reward_basis")
     basis = list(DEFAULT_REWARD_BASIS if basis is None else basis)  # an explicit [] means: no component
     gold, gold_errors = gold_toolkit(domain, task)
-    diffs = json_diff(gold.state(), final.state())
+    same_db = gold.snapshot() == final.snapshot()
+    diffs = [] if same_db else json_diff(gold.state(), final.state())  # a walk of the whole DB: only on a miss
     components: dict[str, float] = {}
     details: dict[str, Any] = {"reward_basis": basis, "terminated_by_stop": terminated_by_stop}
     if gold_errors:
         details["gold_action_errors"] = gold_errors
     if "DB" in basis:
-        components["DB"] = 1.0 if gold.snapshot() == final.snapshot() else 0.0
+        components["DB"] = 1.0 if same_db else 0.0
         if diffs:
             details["db_diff"] = json.loads(json.dumps(diffs[:MAX_DIFFS], default=str))
             details["db_diff_count"] = len(diffs)

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from pydantic import BaseModel
+
 from evalharness.errors import DataError
 from evalharness.tools import ToolError
 from evalharness.types import ToolSpec
@@ -64,7 +66,21 @@ def _schema_of(annotation: Any) -> dict[str, Any]:
         return {"type": "object"}
     if origin is Literal:
         return {"type": "string", "enum": list(args)}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _object_schema(annotation)
     return {"type": _JSON_TYPE.get(annotation, "string")}
+
+
+def _object_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """An argument shaped like a data model: the model sees the object's fields, not just "object"."""
+    properties = {}
+    for name, field in model.model_fields.items():
+        schema = _schema_of(field.annotation)
+        if field.description:
+            schema["description"] = field.description
+        properties[name] = schema
+    required = [name for name, field in model.model_fields.items() if field.is_required()]
+    return {"type": "object", "properties": properties, "required": required}
 
 
 def _doc_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
@@ -112,6 +128,15 @@ class Toolkit:
     def __init__(self, db: dict[str, Any], user_db: dict[str, Any] | None = None) -> None:
         self.db = db
         self.user_db = user_db
+
+    @classmethod
+    def read_policy(cls, directory: Path) -> str:
+        """The agent's policy from a domain directory: its ``policy.md`` (a domain whose policy is made of
+        several documents says how they combine)."""
+        path = directory / "policy.md"
+        if not path.is_file():
+            raise DataError(f"{directory}: no policy.md")
+        return path.read_text(encoding="utf-8")
 
     # --- discovery -------------------------------------------------------------------------------------
 

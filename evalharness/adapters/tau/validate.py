@@ -1,4 +1,4 @@
-"""`evalharness tau validate`: replay every task's gold actions and report the ones that fail.
+"""`evalharness tau validate`: replay every task's gold actions (or a split's) and report the ones that fail.
 
 With ``--dump-states OUT`` each task's final databases after the replay are written as canonical JSON
 (``<task_id>.json``, keys sorted), so they can be diffed against another implementation's.
@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from evalharness.adapters.tau.data import load_domain
+from evalharness.adapters.tau.data import TauDomain, load_domain
 from evalharness.adapters.tau.evaluator import assertion_checks, gold_toolkit
 from evalharness.errors import DataError
 
@@ -27,12 +28,14 @@ class TaskCheck:
         return not self.errors and not self.failed_assertions
 
 
-def validate_domain(directory: Path, dump_states: Path | None = None) -> list[TaskCheck]:
+def validate_domain(directory: Path, dump_states: Path | None = None,
+                    split: str | None = None) -> list[TaskCheck]:
     domain = load_domain(directory)
+    tasks = domain.tasks_in(split)  # an unknown split is an error before anything is written
     if dump_states is not None:
         dump_states.mkdir(parents=True, exist_ok=True)
     checks = []
-    for task in domain.tasks:
+    for task in tasks:
         try:
             toolkit, errors = gold_toolkit(domain, task)
         except DataError as e:

@@ -11,6 +11,7 @@ makes it under a file lock, the others read its run directory.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from tests.adapters.spreadsheet.support import (
     workbook,
     write_cases,
     write_dataset,
+    write_many_cells,
 )
 from tests.support.cli import evalharness
 from tests.support.openai_server import ScriptedOpenAIServer
@@ -225,6 +227,23 @@ def test_a_model_that_never_writes_the_output_scores_zero(tmp_path: Path) -> Non
     assert len(bodies) == 2
     tool_message = bodies[1]["messages"][-1]
     assert tool_message["role"] == "tool" and "sheets: ['Sheet1']" in tool_message["content"]
+
+
+def test_an_output_past_the_bounds_scores_zero_with_the_reason(tmp_path: Path) -> None:
+    """A million-cell output is the model's doing: every case fails, saying why, and nothing errors."""
+    solution = inspect.getsource(write_many_cells) + "\nwrite_many_cells('output.xlsx', rows=100_000)\n"
+    write_cases(tmp_path / "data", "million", {k: case_books(xs) for k, xs in DATA.items()})
+    data = write_dataset(tmp_path / "data", [entry("million", POSITION, solution_code=solution)])
+    with docker_lock():
+        proc = evalharness("run", "--task", "spreadsheet", "--dataset", str(data), "--sandbox", "docker",
+                           "--model", "scripted:gold", "--out", str(tmp_path / "runs"), "--no-progress")
+    run_dir = only_run_dir(proc, tmp_path / "runs")
+    result = results_of(run_dir)["million"]
+    assert scores(result) == {"soft_restriction": 0.0, "hard_restriction": 0.0}
+    refused = "output workbook refused: it has more than the 250,000 cells allowed"
+    assert [(c["case"], c["passed"], c["error"], c["refused"], c["recalculated"]) for c in cases(result)] == [
+        (k, False, refused, refused, False) for k in DATA]
+    assert all(p.stat().st_size > 1 << 20 for p in outputs_of(run_dir, "million").values())  # kept as made
 
 
 # --- bad input: one line, exit 2, nothing created ---------------------------------------------------------

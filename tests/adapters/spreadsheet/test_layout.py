@@ -3,7 +3,13 @@ problem as a DataError that names the task and the file, and the real 40-task da
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import shutil
+import stat
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,10 +21,13 @@ from tests.adapters.spreadsheet.support import (
     REAL_DATASET,
     entry,
     real_entries,
+    run_dirs,
+    to_bytes,
     workbook,
     write_cases,
     write_dataset,
 )
+from tests.support.cli import evalharness
 
 
 def pair(value: int) -> tuple:
@@ -72,8 +81,8 @@ def test_a_verified_init_without_golden_names_the_file(tmp_path: Path) -> None:
         find_cases(folder, "v")
 
 
-@pytest.mark.parametrize("files", [[], ["notes.xlsx", "1_t_answer.xlsx", "1_other_input.xlsx"]],
-                         ids=["empty-folder", "no-inputs"])
+@pytest.mark.parametrize("files", [[], ["notes.xlsx", "1_t_output.xlsx", "1_other_input.xlsx"]],
+                         ids=["empty-folder", "no-case-files"])
 def test_no_cases_is_a_data_error_naming_the_task(tmp_path: Path, files: list[str]) -> None:
     folder = tmp_path / "spreadsheet" / "t"
     folder.mkdir(parents=True)
@@ -187,6 +196,14 @@ def test_a_manifest_that_is_not_utf8_is_a_data_error(tmp_path: Path) -> None:
         load_dataset_dir(tmp_path)
 
 
+def test_a_bad_byte_in_the_manifest_is_named_by_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "dataset.json").write_bytes(b'[\n  {"id": "t",\n   "instruction": "caf\xe9"}\n]\n')
+    with pytest.raises(DataError) as info:
+        load_dataset_dir(tmp_path)
+    assert str(info.value) == (f"{tmp_path / 'dataset.json'}:3: not UTF-8 text (byte 0xe9 at column 23); "
+                               "save the file as UTF-8")
+
+
 def test_a_manifest_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
     write_cases(tmp_path, "t", {1: pair(1)})
     (tmp_path / "dataset.json").write_text(json.dumps([entry("t", "B1")]), encoding="utf-8-sig")
@@ -201,3 +218,157 @@ def test_a_field_that_is_not_text_is_named(tmp_path: Path, value: object) -> Non
     write_dataset(tmp_path, [bad])
     with pytest.raises(DataError, match="field 'answer_position' must be text"):
         load_dataset_dir(tmp_path)
+
+
+# --- every case's files present and readable, checked before the run ----------------------------------------
+
+
+def test_an_answer_without_its_input_names_the_task_and_the_file(tmp_path: Path) -> None:
+    folder = write_cases(tmp_path, "t-4", {1: pair(1), 2: pair(2), 3: pair(3)})
+    (folder / "1_t-4_input.xlsx").unlink()
+    write_dataset(tmp_path, [entry("t-4", "B1")])
+    with pytest.raises(DataError) as info:
+        load_dataset_dir(tmp_path)
+    assert str(info.value) == (f"task t-4: {folder / '1_t-4_input.xlsx'} is missing "
+                               "(test case 1 has an answer but no input)")
+
+
+def _rezip(source: bytes, parts: dict[str, bytes | None]) -> bytes:
+    """``source`` (an .xlsx) with some parts' content replaced, or left out where the new content is None."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            content = parts.get(info.filename, old.read(info.filename))
+            if content is not None:
+                new.writestr(info, content)
+    return out.getvalue()
+
+
+def _flip_a_byte_of(part: str, source: bytes) -> bytes:
+    """``source`` with one byte of ``part``'s compressed data changed; the zip's directory stays intact."""
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        info = archive.getinfo(part)
+    at = info.header_offset
+    name_length = int.from_bytes(source[at + 26:at + 28], "little")
+    extra_length = int.from_bytes(source[at + 28:at + 30], "little")
+    middle = at + 30 + name_length + extra_length + info.compress_size // 2
+    return source[:middle] + bytes([source[middle] ^ 0xFF]) + source[middle + 1:]
+
+
+GOOD = to_bytes(workbook({"S": {"A1": 1, "B1": 2}}))
+DAMAGE = {
+    "not-a-zip": (b"this is not a workbook", "not an .xlsx workbook"),
+    "truncated": (GOOD[: len(GOOD) // 2], "not an .xlsx workbook"),
+    "empty": (b"", "not an .xlsx workbook"),
+    "bad-checksum": (_flip_a_byte_of("xl/worksheets/sheet1.xml", GOOD),
+                     "xl/worksheets/sheet1.xml is damaged"),
+    "workbook-part-not-xml": (_rezip(GOOD, {"xl/workbook.xml": b"<workbook"}),
+                              "cannot be opened as a workbook"),
+    "no-workbook-part": (_rezip(GOOD, {"xl/workbook.xml": None}), "cannot be opened as a workbook"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+@pytest.mark.parametrize("role", ["input", "answer"])
+def test_a_workbook_that_cannot_be_opened_names_the_task_and_the_file(tmp_path: Path, damage: str,
+                                                                      role: str) -> None:
+    folder = write_cases(tmp_path, "t-5", {1: pair(1), 2: pair(2)})
+    content, problem = DAMAGE[damage]
+    broken = folder / f"2_t-5_{role}.xlsx"
+    broken.write_bytes(content)
+    write_dataset(tmp_path, [entry("t-5", "B1")])
+    with pytest.raises(DataError) as info:
+        load_dataset_dir(tmp_path)
+    [line] = str(info.value).splitlines()
+    assert line.startswith(f"task t-5: {broken}: ") and problem in line
+
+
+def test_a_workbook_that_expands_beyond_the_bound_is_not_unpacked(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = write_cases(tmp_path, "t", {1: pair(1)})
+    size = sum(i.file_size for i in zipfile.ZipFile(folder / "1_t_input.xlsx").infolist())
+    monkeypatch.setattr(layout, "MAX_WORKBOOK_BYTES", size - 1)
+    assert layout.workbook_problem(folder / "1_t_input.xlsx") == (
+        f"expands to {size:,} bytes, more than the {size - 1:,} a workbook may hold here")
+
+
+def test_every_data_problem_of_every_task_is_listed(tmp_path: Path) -> None:
+    write_cases(tmp_path, "fine", {1: pair(1)})
+    a = write_cases(tmp_path, "a", {1: pair(1), 2: pair(2)})
+    (a / "1_a_input.xlsx").unlink()
+    (a / "2_a_answer.xlsx").write_bytes(b"junk")
+    write_cases(tmp_path, "b", {1: pair(1)})
+    write_dataset(tmp_path, [entry("fine", "B1"), entry("a", "B1"), entry("b", "B1 to B5"),
+                             entry("gone", "B1")])
+    with pytest.raises(DataError) as info:
+        load_dataset_dir(tmp_path)
+    lines = str(info.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["task a", "task a", "task b", "task gone"]
+    assert "1_a_input.xlsx is missing" in lines[0] and f"{a / '2_a_answer.xlsx'}: not an .xlsx" in lines[1]
+    assert "B1 to B5" in lines[2] and "does not exist" in lines[3]
+
+
+# --- the same through the real command, on a copy of the real data ------------------------------------------
+
+
+def writable_copy(target: Path) -> Path:
+    """A copy of the real SpreadsheetBench data that the test may damage (the original is read-only)."""
+    shutil.copytree(REAL_DATASET, target)
+    for folder, _, files in os.walk(target):
+        os.chmod(folder, stat.S_IRWXU)
+        for name in files:
+            os.chmod(os.path.join(folder, name), stat.S_IRUSR | stat.S_IWUSR)
+    return target
+
+
+@pytest.fixture
+def damaged_real_data(tmp_path: Path) -> tuple[Path, list[str]]:
+    """The real data with three tasks damaged: a missing input, a corrupt input, a corrupt answer; and the
+    error line each must give, in dataset order."""
+    data = writable_copy(tmp_path / "data")
+    ids = [str(e["id"]) for e in real_entries()]
+    missing, corrupt_input, corrupt_answer = ids[3], ids[10], ids[25]
+    folder = data / "spreadsheet"
+    (folder / missing / f"1_{missing}_input.xlsx").unlink()
+    (folder / corrupt_input / f"2_{corrupt_input}_input.xlsx").write_bytes(b"PK\x03\x04 not really")
+    answer = folder / corrupt_answer / f"3_{corrupt_answer}_answer.xlsx"
+    answer.write_bytes(answer.read_bytes()[:1000])
+    return data, [
+        f"task {missing}: {folder / missing / f'1_{missing}_input.xlsx'} is missing "
+        "(test case 1 has an answer but no input)",
+        f"task {corrupt_input}: {folder / corrupt_input / f'2_{corrupt_input}_input.xlsx'}: "
+        "not an .xlsx workbook",
+        f"task {corrupt_answer}: {answer}: not an .xlsx workbook",
+    ]
+
+
+def _error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert all(line.startswith("error: ") for line in lines), proc.stderr
+    return [line.removeprefix("error: ") for line in lines]
+
+
+def test_cli_run_lists_every_damaged_case_before_any_sample_runs(
+        tmp_path: Path, damaged_real_data: tuple[Path, list[str]]) -> None:
+    data, expected = damaged_real_data
+    out = tmp_path / "runs"
+    proc = evalharness("run", "--model", "scripted:gold", "--task", "spreadsheet", "--dataset", str(data),
+                       "--sandbox", "docker", "--out", str(out))
+    lines = _error_lines(proc)
+    assert len(lines) == 3, lines
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), (line, start)
+    assert run_dirs(out) == []  # no run was made, so no sample ran
+
+
+def test_cli_score_lists_every_damaged_case_before_scoring(
+        tmp_path: Path, damaged_real_data: tuple[Path, list[str]]) -> None:
+    data, expected = damaged_real_data
+    out, outputs = tmp_path / "runs", tmp_path / "outputs"
+    outputs.mkdir()
+    lines = _error_lines(evalharness("score", "spreadsheet", "--dataset", str(data), "--outputs",
+                                     str(outputs), "--out", str(out)))
+    assert [line[: len(start)] for line, start in zip(lines, expected, strict=True)] == expected
+    assert run_dirs(out) == []

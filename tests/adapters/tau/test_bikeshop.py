@@ -1,6 +1,7 @@
 """The ``bikeshop`` domain: its shipped data and tasks (every gold action replays, every communicated value
-comes from a tool, refusals change nothing, every write argument matters) and each tool's exact behaviour on a
-small hand-made database (fields changed, fees, rounding, error messages)."""
+comes from a tool or names the policy's reason, refusals change nothing, every write argument matters, an agent
+that does nothing scores 0 and a refusal that says why passes) and each tool's exact behaviour on a small
+hand-made database (fields changed, fees, rounding, error messages)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from typing import Any
 import pytest
 
 from evalharness.adapters.tau.domains.bikeshop import BikeshopToolkit, money, rental_price
+from evalharness.adapters.tau.evaluator import evaluate
+from evalharness.adapters.tau.orchestrator import GREETING
 from evalharness.tools import ToolError
+from evalharness.types import Message, ToolCall
+from tests.support.cli import evalharness
 
 ROOT = Path(__file__).resolve().parents[3]
 DOMAIN = ROOT / "tasks" / "tau" / "bikeshop"
@@ -139,8 +144,8 @@ def test_gold_actions_replay(task: dict[str, Any]) -> None:
     for info in crit["communicate_info"]:
         if NUMBER.fullmatch(info):
             assert float(info) in numbers, f"{info} is in no tool output"
-        else:
-            assert any(info in o for o in outputs), f"{info!r} is in no tool output"
+        else:  # a word of the policy's rule that a refusal must give, or a value a tool showed
+            assert any(info in o for o in outputs) or info in POLICY, f"{info!r} is in no tool output or policy"
     for a in crit.get("env_assertions") or []:
         assert kit.run_assertion(a["func_name"], a["arguments"]), a
     writes = [a for a in crit["actions"] if is_write(a["name"])]
@@ -213,6 +218,87 @@ def test_skipping_the_write_fails_the_db_check() -> None:
             a for a in task["evaluation_criteria"]["actions"] if not is_write(a["name"])]}}
         kit, _ = replay(reads_only)
         assert kit.snapshot() != gold.snapshot(), task["id"]
+
+
+# --- a do-nothing agent fails, a proper refusal passes ------------------------------------------------------
+
+UNHELPFUL = ["I do not know.", "I cannot help with that.", "", "Sorry, I can't do that."]
+REFUSALS = {  # what a policy-following agent tells the customer, in its own words
+    "refusal_1": "I'm sorry, but this rental is already active: you picked the bike up, and an active rental cannot "
+                 "be cancelled or refunded. You can return the bike at any station when you are done.",
+    "refusal_2": "I'm sorry, but we do not give refunds or store credit for bad weather. Compensation is only for "
+                 "rentals that had a mechanical failure.",
+    "refusal_3": "I'm sorry, but your account is suspended, so I cannot book a rental for you.",
+    "refusal_4": "This rental was already compensated with store credit, and a rental can be compensated only once.",
+    "refusal_5": "I cannot refund the whole price. For a mechanical failure, our policy gives 50% of the rental "
+                 "total as store credit. Would you like that instead?",
+    "refusal_6": "I'm sorry: damage must be reported while the rental is active or within 24 hours after it ended. "
+                 "This rental ended three days ago, so I can no longer file a report.",
+    "refusal_7": "A single rental can last at most 7 days, and a longer trip cannot be split into several rentals, "
+                 "so I cannot book 10 days.",
+    "auth_1": "I could not find an account with that name and email address. Without your customer ID or the email "
+              "address on your account I cannot verify who you are, so I cannot cancel the reservation.",
+    "auth_2": "I'm sorry, but that reservation is not on your account. I can only make changes to your own rentals; "
+              "your partner needs to contact us.",
+    "auth_3": "I can only make bookings on your own account, not on your friend's account.",
+    "auth_5": "Before I can cancel anything I need to verify who you are: please give me your customer ID, or your "
+              "email address with your first and last name.",
+}
+NO_WRITE_REFUSALS = [t for t in TASKS if category(t) in ("refusal", "auth")  # the ones that change and tell nothing
+                     and not any(is_write(a["name"]) for a in t["evaluation_criteria"]["actions"])
+                     and not any(NUMBER.fullmatch(i) for i in t["evaluation_criteria"]["communicate_info"])]
+
+
+def bikeshop_domain() -> Any:
+    from evalharness.adapters.tau.data import load_domain
+
+    return load_domain(DOMAIN)
+
+
+def conversation(task: dict[str, Any], final: str) -> tuple[BikeshopToolkit, list[Message]]:
+    """The agent greets, makes the task's gold calls and then says ``final``; the toolkit they leave."""
+    kit, outputs = replay(task)
+    messages = [Message("assistant", GREETING)]
+    for i, (action, output) in enumerate(zip(task["evaluation_criteria"]["actions"], outputs, strict=True)):
+        messages += [Message("assistant", None, [ToolCall(f"c{i}", action["name"], action["arguments"])]),
+                     Message("tool", output, tool_call_id=f"c{i}", name=action["name"])]
+    return kit, [*messages, Message("assistant", final)]
+
+
+@pytest.mark.parametrize("task", TASKS, ids=TASK_IDS)
+def test_an_agent_that_does_nothing_scores_0(task: dict[str, Any]) -> None:
+    domain = bikeshop_domain()
+    for reply in UNHELPFUL:
+        messages = [Message("assistant", GREETING), Message("assistant", reply)]
+        reward = evaluate(domain, task, domain.new_toolkit(task), messages, True, None)
+        assert reward.value == 0.0, (reply, reward.components)
+
+
+def test_every_refusal_without_a_write_is_covered() -> None:
+    assert sorted(REFUSALS) == sorted(t["id"] for t in NO_WRITE_REFUSALS)
+    assert len(NO_WRITE_REFUSALS) == 11
+
+
+@pytest.mark.parametrize("task", NO_WRITE_REFUSALS, ids=[t["id"] for t in NO_WRITE_REFUSALS])
+def test_a_refusal_that_gives_the_policy_reason_passes(task: dict[str, Any]) -> None:
+    domain = bikeshop_domain()
+    kit, messages = conversation(task, REFUSALS[task["id"]])
+    reward = evaluate(domain, task, kit, messages, True, None)
+    assert reward.value == 1.0, reward.details
+    kit, messages = conversation(task, "I'm sorry, I cannot do that.")  # the same steps, no reason given
+    reward = evaluate(domain, task, kit, messages, True, None)
+    assert reward.value == 0.0 and reward.components["COMMUNICATE"] == 0.0
+
+
+def test_scripted_wrong_scores_0_on_every_task(tmp_path: Path) -> None:
+    proc = evalharness("run", "--model", "scripted:wrong", "--task", "tau", "--out", str(tmp_path),
+                       "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    [run] = tmp_path.iterdir()
+    lines = [json.loads(line) for line in (run / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["sample_id"] for r in lines) == sorted(TASK_IDS)
+    for r in lines:
+        assert r["error"] is None and r["scores"][0]["value"] == 0.0, (r["sample_id"], r["scores"][0]["details"])
 
 
 def test_the_harness_loads_the_domain() -> None:

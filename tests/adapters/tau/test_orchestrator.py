@@ -213,11 +213,12 @@ async def test_too_many_tool_errors_end_the_conversation() -> None:
 
 
 async def test_too_many_tool_errors_score_0_through_the_adapter() -> None:
-    backend = role_backend(agent=turns(call("cancel_rental", rental_id="R0", reason="change_of_plans")),
-                           user=turns(say("Cancel my rental.")))
+    backend = role_backend(agent=turns(say("I need your customer ID first."),
+                                       then=call("cancel_rental", rental_id="R0", reason="change_of_plans")),
+                           user=turns(say("Cancel my rental."), then=say("Just cancel it.")))
     episode, score = await through_adapter(backend, "auth_1", max_errors=2)
     assert score.details["termination"] == "too_many_errors"
-    # auth_1: change nothing, say nothing
+    # auth_1: change nothing, ask for what authentication needs
     assert score.details["components"] == {"DB": 1.0, "COMMUNICATE": 1.0}
     assert score.value == 0.0 and episode.stop_reason == "max_turns"
 

@@ -688,5 +688,5 @@ def test_tool_specs_are_complete() -> None:
 def test_registry() -> None:
     assert toolkit_for("retail") is RetailTools
     assert TOOLKITS["retail"] is RetailTools
-    with pytest.raises(DataError, match=r"'airline'.*known domains: .*mock, retail"):
-        toolkit_for("airline")
+    with pytest.raises(DataError, match=r"'nowhere'.*known domains: .*mock, retail"):
+        toolkit_for("nowhere")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from evalharness.adapters.tau.domains.airline import AirlineTools
 from evalharness.adapters.tau.domains.bikeshop import BikeshopToolkit
 from evalharness.adapters.tau.domains.mock import MockTools
 from evalharness.adapters.tau.domains.retail import RetailTools
+from evalharness.adapters.tau.domains.telecom import TelecomTools
 from evalharness.adapters.tau.toolkit import Toolkit
 from evalharness.errors import DataError
 
-TOOLKITS: dict[str, type[Toolkit]] = {cls.domain: cls for cls in (BikeshopToolkit, MockTools, RetailTools)}
+TOOLKITS: dict[str, type[Toolkit]] = {
+    cls.domain: cls for cls in (AirlineTools, BikeshopToolkit, MockTools, RetailTools, TelecomTools)}
 
 
 def toolkit_for(name: str) -> type[Toolkit]:
@@ -19,4 +22,4 @@ def toolkit_for(name: str) -> type[Toolkit]:
         raise DataError(f"no toolkit for τ²-bench domain {name!r}; known domains: {', '.join(sorted(TOOLKITS))}") from None
 
 
-__all__ = ["TOOLKITS", "BikeshopToolkit", "MockTools", "RetailTools", "toolkit_for"]
+__all__ = ["TOOLKITS", "AirlineTools", "BikeshopToolkit", "MockTools", "RetailTools", "TelecomTools", "toolkit_for"]

@@ -1,4 +1,4 @@
-"""What the τ²-bench domains (``retail``, ``mock``) share: τ²-bench's own conventions on top of ``Toolkit``.
+"""What the τ²-bench domains (``retail``, ``airline``, ``mock``) share: τ²-bench's own conventions on top of ``Toolkit``.
 
 τ²-bench keeps a domain's database as pydantic models and serialises them when a tool returns one. Here the
 database stays plain JSON data, so the fidelity lives in four places:
@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -67,6 +67,8 @@ class TauToolkit(Toolkit):
 
     DB_MODEL: ClassVar[type[BaseModel]]
     USER_DB_MODEL: ClassVar[type[BaseModel] | None] = None
+    # "json" for data models that type their dates: the databases stay plain JSON data either way
+    DUMP_MODE: ClassVar[Literal["python", "json"]] = "python"
     raw_arguments = True
 
     def __init__(self, db: dict[str, Any], user_db: dict[str, Any] | None = None) -> None:
@@ -84,7 +86,7 @@ class TauToolkit(Toolkit):
         model = self.DB_MODEL if env_type == "assistant" else self.USER_DB_MODEL
         assert target is not None and model is not None
         try:
-            shaped = model.model_validate(target).model_dump()
+            shaped = model.model_validate(target).model_dump(mode=self.DUMP_MODE)
         except ValidationError as e:
             raise DataError(f"{self.domain}: the {'user ' if env_type == 'user' else ''}database does not "
                             f"fit τ²-bench's data model: {e}") from None
