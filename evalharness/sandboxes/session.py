@@ -41,7 +41,7 @@ class OversizedLine(Exception):
 def max_line_bytes(max_output: int) -> int:
     """The longest line an honest server sends: at most three text fields of ``max_output`` characters
     (output, result, error; or stdout and stderr), each character at most 12 bytes of JSON (an astral
-    character is escaped as two \\uXXXX), and a few small fields."""
+    character is escaped as two six-character \\u escapes), and a few small fields."""
     return 3 * 12 * max_output + 65536
 
 
