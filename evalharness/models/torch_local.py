@@ -426,7 +426,11 @@ class BatchEngine:
         self._starts: list[int] = []  # per row: first real column of the cache
         self._last = torch.empty(0, dtype=torch.long)  # per row: the token to feed next
         self._kv_len = 0
-        self._keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
+        forward_parameters = inspect.signature(model.forward).parameters
+        self._keeps_logits = "logits_to_keep" in forward_parameters
+        # transformers renamed forward's KV cache argument (past_key_values -> cache); the old name still
+        # works, with a FutureWarning printed on every call
+        self._cache_argument = "cache" if "cache" in forward_parameters else "past_key_values"
         self._mergeable = _mergeable_cache(model)
         self.stats = EngineStats()
         self._thread = threading.Thread(target=self._loop, name="evalharness-hf-engine", daemon=True)
@@ -534,7 +538,7 @@ class BatchEngine:
         return layers is not None and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
 
     def _forward(self, input_ids: Any, positions: Any, starts: list[int], cache: Any, keep_last: bool) -> Any:
-        kwargs: dict[str, Any] = {"past_key_values": cache, "use_cache": True, "position_ids": positions}
+        kwargs: dict[str, Any] = {self._cache_argument: cache, "use_cache": True, "position_ids": positions}
         if self.rowwise:
             kwargs["eh_key_starts"] = starts
         else:
