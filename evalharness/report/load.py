@@ -19,8 +19,10 @@ from typing import Any
 import orjson
 
 from evalharness.errors import EvalHarnessError
+from evalharness.ownership import ProcessIdentity
 from evalharness.store import (
     MANIFEST,
+    RUNNING,
     SAMPLES,
     UNREADABLE,
     LineProblem,
@@ -119,7 +121,13 @@ class RunData:
 
     @property
     def status(self) -> str:
-        return str(self.manifest.get("status", "unknown"))
+        """How the run ended. A run still marked running whose process is gone was killed or crashed (it
+        could not record how it ended): "abandoned", so a report never presents it as in progress."""
+        status = str(self.manifest.get("status", "unknown"))
+        owner = ProcessIdentity.from_dict(self.manifest.get("owner"))
+        if status == RUNNING and owner is not None and owner.state() == "gone":
+            return "abandoned"
+        return status
 
     def manifest_tasks(self) -> dict[str, dict[str, Any]]:
         tasks = self.manifest.get("tasks") or []

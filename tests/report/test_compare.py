@@ -11,10 +11,12 @@ import pytest
 from scipy import stats
 
 from evalharness.errors import ConfigError
+from evalharness.ownership import ProcessIdentity
 from evalharness.report.compare import NotComparable, compare_runs, trend
 from evalharness.report.formats import comparison_json, comparison_markdown
 from evalharness.report.load import load_scores
 from tests.report.simulate import Domain, result, simulate_pair, write_run
+from tests.support.processes import finished_process
 
 
 def _load(path: Path, role: str, with_results: bool = True):  # type: ignore[no-untyped-def]
@@ -150,6 +152,22 @@ def test_incomplete_run_is_noted(tmp_path: Path) -> None:
                      _load(write_run(tmp_path, cand[:20], status="interrupted"), "candidate"))
     assert c.domains[0].paired.n == 20
     assert any("candidate run is interrupted" in n for n in c.notes)
+
+
+def test_a_killed_run_is_shown_as_abandoned_not_running(tmp_path: Path) -> None:
+    base, cand = simulate_pair([Domain("math", 10, 0.6, 0.0)], seed=1)
+    killed = write_run(tmp_path, cand[:5], status="running")
+    manifest = json.loads((killed / "manifest.json").read_text())
+    manifest["owner"] = finished_process().to_dict()  # its process is gone: killed before it could say so
+    (killed / "manifest.json").write_text(json.dumps(manifest))
+    live = write_run(tmp_path, cand[:5], status="running")
+    manifest = json.loads((live / "manifest.json").read_text())
+    manifest["owner"] = ProcessIdentity.current().to_dict()
+    (live / "manifest.json").write_text(json.dumps(manifest))
+    assert _load(killed, "candidate").status == "abandoned"
+    assert _load(live, "candidate").status == "running"
+    c = compare_runs(_load(write_run(tmp_path, base), "baseline"), _load(killed, "candidate"))
+    assert any("candidate run is abandoned" in n for n in c.notes)
 
 
 def test_retried_sample_supersedes_the_errored_line(tmp_path: Path) -> None:
