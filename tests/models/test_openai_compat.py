@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 
 import pytest
 
@@ -280,13 +281,7 @@ async def test_a_malformed_answer_followed_by_a_good_one_succeeds(openai_server:
 @pytest.mark.parametrize(("name", "recorded"), [(None, ""), ("", ""), (7, "7"), (["a"], '["a"]')],
                          ids=["null", "empty", "number", "list"])
 async def test_a_tool_name_that_is_not_a_name_goes_back_to_the_model(name: object, recorded: str) -> None:
-    def policy(body: dict[str, object]) -> dict[str, object]:
-        messages = body["messages"]
-        assert isinstance(messages, list)
-        if messages[-1]["role"] == "tool":
-            return {"role": "assistant", "content": "done"}
-        return {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": name, "arguments": '{"expression": "1"}'}}]}
+    policy = _one_tool_call(name, '{"expression": "1"}', then="done")
 
     with ScriptedOpenAIServer(policy=policy) as server:
         episode = await _run_calculator_episode(server)
@@ -302,13 +297,7 @@ async def test_a_tool_name_that_is_not_a_name_goes_back_to_the_model(name: objec
 async def test_oversized_arguments_are_refused_unread_and_the_episode_goes_on() -> None:
     huge = '{"expression": "' + "(" * 2_500_000 + "1" + ")" * 2_500_000 + '"}'  # 5 MB
 
-    def policy(body: dict[str, object]) -> dict[str, object]:
-        messages = body["messages"]
-        assert isinstance(messages, list)
-        if messages[-1]["role"] == "tool":
-            return {"role": "assistant", "content": "sorry"}
-        return {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": huge}}]}
+    policy = _one_tool_call("calculator", huge, then="sorry")
 
     with LargeRequestServer(policy=policy) as server:
         episode = await _run_calculator_episode(server)
@@ -323,13 +312,7 @@ async def test_oversized_arguments_are_refused_unread_and_the_episode_goes_on() 
 async def test_arguments_nested_too_deeply_to_write_out_again_are_a_parse_error() -> None:
     deep = '{"expression": ' + '{"a": ' * 300 + "1" + "}" * 300 + "}"  # orjson reads 1,024 levels, writes 254
 
-    def policy(body: dict[str, object]) -> dict[str, object]:
-        messages = body["messages"]
-        assert isinstance(messages, list)
-        if messages[-1]["role"] == "tool":
-            return {"role": "assistant", "content": "sorry"}
-        return {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": deep}}]}
+    policy = _one_tool_call("calculator", deep, then="sorry")
 
     with ScriptedOpenAIServer(policy=policy) as server:
         episode = await _run_calculator_episode(server)
@@ -338,6 +321,20 @@ async def test_arguments_nested_too_deeply_to_write_out_again_are_a_parse_error(
     assert episode.messages[1].tool_calls[0].parse_error is not None
     assert episode.messages[2].is_error and "not a valid JSON object" in (episode.messages[2].content or "")
     assert episode.stop_reason == "completed"
+
+
+def _one_tool_call(name: object, arguments: str, then: str) -> Callable[[dict[str, object]], dict[str, object]]:
+    """A server policy: one tool call as given, then, once the tool has answered, the final reply ``then``."""
+
+    def policy(body: dict[str, object]) -> dict[str, object]:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        if messages[-1]["role"] == "tool":
+            return {"role": "assistant", "content": then}
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": name, "arguments": arguments}}]}
+
+    return policy
 
 
 async def _run_calculator_episode(server: ScriptedOpenAIServer) -> Episode:

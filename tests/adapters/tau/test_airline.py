@@ -21,8 +21,7 @@ from evalharness.adapters.tau.domains import TOOLKITS, toolkit_for
 from evalharness.adapters.tau.domains.airline import AirlineTools
 from evalharness.errors import DataError
 from evalharness.tools import ToolError
-from tests.adapters.tau.test_evaluator import evalharness, gold_steps, people, run_results, run_tau, said_all
-from tests.support.openai_server import ScriptedOpenAIServer
+from tests.adapters.tau.test_evaluator import evalharness, run_results, run_tau, run_wrong_writes
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = REPO.parent / "shared" / "data" / "tau2" / "airline"
@@ -669,17 +668,7 @@ WRONG_WRITES = {
 
 async def test_a_wrong_write_gives_db_0_with_a_readable_diff(tmp_path: Path) -> None:
     tasks = [TASK[t] for t in WRONG_WRITES]
-
-    def wrong(task: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
-        steps = gold_steps(task, said_all(task))
-        index, key, value, _ = WRONG_WRITES[task["id"]]
-        name, args = steps[index + 1]["tool_calls"][0]
-        steps[index + 1] = {"tool_calls": [(name, {**args, key: value})]}
-        return steps
-
-    with ScriptedOpenAIServer(people(tasks, agent=wrong)) as server:
-        _, results = await run_tau(tmp_path, "openai:agent", base_url=server.base_url,
-                                   options={"domain_dir": str(airline_domain(tmp_path, tasks))})
+    results = await run_wrong_writes(tmp_path, tasks, airline_domain(tmp_path, tasks), WRONG_WRITES)
     for task_id, (_, _, _, expected) in WRONG_WRITES.items():
         result = results[(task_id, 1)]
         assert result.error is None

@@ -194,19 +194,27 @@ WRONG_WRITES = {  # task -> (index of the gold action to change, argument, wrong
 }
 
 
-async def test_a_wrong_write_gives_db_0_with_a_readable_diff(tmp_path: Path) -> None:
-    tasks = [TASK[t] for t in WRONG_WRITES]
+async def run_wrong_writes(tmp_path: Path, tasks: list[dict[str, Any]], domain_dir: Path,
+                           wrong_writes: dict[str, tuple[int, str, Any, Any]]) -> dict[tuple[str, int], Any]:
+    """Each task's gold path through the real HTTP path, but with one write's argument changed:
+    ``wrong_writes`` maps a task id to (which gold call, argument, wrong value, what the test expects)."""
 
     def wrong(task: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
         steps = gold_steps(task, said_all(task))
-        index, key, value, _ = WRONG_WRITES[task["id"]]
+        index, key, value, _ = wrong_writes[task["id"]]
         name, args = steps[index + 1]["tool_calls"][0]
         steps[index + 1] = {"tool_calls": [(name, {**args, key: value})]}
         return steps
 
     with ScriptedOpenAIServer(people(tasks, agent=wrong)) as server:
         _, results = await run_tau(tmp_path, "openai:agent", base_url=server.base_url,
-                                   options={"domain_dir": str(make_domain(tmp_path, tasks))})
+                                   options={"domain_dir": str(domain_dir)})
+    return results
+
+
+async def test_a_wrong_write_gives_db_0_with_a_readable_diff(tmp_path: Path) -> None:
+    tasks = [TASK[t] for t in WRONG_WRITES]
+    results = await run_wrong_writes(tmp_path, tasks, make_domain(tmp_path, tasks), WRONG_WRITES)
     for task_id, (_, _, _, expected) in WRONG_WRITES.items():
         result = results[(task_id, 1)]
         assert result.error is None
