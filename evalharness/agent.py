@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evalharness.budget import SampleBudget
+from evalharness.errors import ConfigError
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError
 from evalharness.tools import Tool, execute_tool_call
 from evalharness.types import Episode, Message, SampleError
@@ -22,13 +23,18 @@ if TYPE_CHECKING:
     from evalharness.sandboxes.manager import SandboxManager
 
 
+DEFAULT_MAX_TURNS = 30
+
+
 @dataclass(slots=True, frozen=True)
 class Limits:
-    """Per-sample limits. ``max_turns`` counts model calls; ``token_limit`` counts input + output tokens
-    over the whole episode; ``time_limit`` counts seconds of the sample's own work, its waits for a shared
-    local model or a sandbox left out (enforced by the runner through the sample's budget)."""
+    """Per-sample limits. ``max_turns`` counts model calls (None: the task's own bound — the agent loop's
+    ``DEFAULT_MAX_TURNS``; a τ conversation is bounded by its ``max_steps`` as in τ²-bench, so a default cap
+    on agent calls would end long gold paths early); ``token_limit`` counts input + output tokens over the
+    whole episode; ``time_limit`` counts seconds of the sample's own work, its waits for a shared local model
+    or a sandbox left out (enforced by the runner through the sample's budget)."""
 
-    max_turns: int = 30
+    max_turns: int | None = None
     token_limit: int | None = None
     time_limit: float | None = None
 
@@ -47,6 +53,8 @@ class EpisodeContext:
     call: CallContext
     sandboxes: SandboxManager | None = None
     artifacts_dir: Path | None = None  # where this sample may keep files (in the run directory)
+    # tools the run adds to every task's own (an MCP server's), offered by the agent loop next to them
+    extra_tools: list[Tool] = field(default_factory=list)
 
 
 StopCondition = Callable[[Message], bool]
@@ -63,10 +71,11 @@ async def run_agent_loop(
     ``episode.messages`` must already hold the opening messages; everything appended stays there.
     Several tool calls in one turn run concurrently.
     """
-    by_name = {t.name: t for t in tools}
+    tools = [*tools, *ctx.extra_tools]
+    by_name = _by_name(tools)
     specs = [t.spec for t in tools]
     while True:
-        if episode.model_calls >= ctx.limits.max_turns:
+        if episode.model_calls >= (ctx.limits.max_turns or DEFAULT_MAX_TURNS):
             episode.stop_reason = "max_turns"
             return
         try:
@@ -103,3 +112,16 @@ async def run_agent_loop(
         if ctx.limits.token_limit is not None and episode.usage.total_tokens >= ctx.limits.token_limit:
             episode.stop_reason = "max_tokens"
             return
+
+
+def _by_name(tools: list[Tool]) -> dict[str, Tool]:
+    """The tools by name; two of one name (a server's tool next to the task's) would leave the model unable
+    to call one of them, so that is the sample's error rather than a silent choice."""
+    by_name: dict[str, Tool] = {}
+    for tool in tools:
+        if tool.name in by_name:
+            owners = [f"MCP server {t.server!r}" if t.server else "the task" for t in (by_name[tool.name], tool)]
+            raise ConfigError(f"two tools are named {tool.name!r} ({owners[0]}, {owners[1]}); give the MCP server a "
+                              "`prefix` or a `tools` allow-list without it")
+        by_name[tool.name] = tool
+    return by_name

@@ -17,6 +17,7 @@ from evalharness.adapters import AdapterOptions, TaskAdapter, adapter_names, get
 from evalharness.agent import Limits
 from evalharness.datasets import decode_utf8
 from evalharness.errors import ConfigError
+from evalharness.mcp.spec import McpServerSpec
 from evalharness.resources import builtin_suites_dir
 from evalharness.suggest import did_you_mean
 
@@ -31,6 +32,17 @@ class TaskSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     limit: int | None = Field(default=None, ge=1)
     epochs: int | None = Field(default=None, ge=1)
+    mcp_servers: list[McpServerSpec] = Field(default_factory=list, description="MCP servers whose tools the "
+                                             "model is offered next to the task's own")
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_servers(cls, servers: list[McpServerSpec]) -> list[McpServerSpec]:
+        names = [s.name for s in servers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two MCP servers are named {next(n for n in names if names.count(n) > 1)!r}; "
+                             "give each a distinct `name`")
+        return servers
 
     @property
     def run_name(self) -> str:
@@ -70,7 +82,7 @@ class RunConfig(BaseModel):
     max_samples: int = Field(default=32, ge=1)
     max_connections: int = Field(default=32, ge=1)
     seed: int | None = None
-    max_turns: int = Field(default=30, ge=1)
+    max_turns: int | None = Field(default=None, ge=1, description="model calls per sample; default: the task's own")
     token_limit: int | None = Field(default=None, ge=1)
     time_limit: float | None = Field(default=None, gt=0)
     judge_model: str | None = Field(default=None, description="LLM judge for tasks that grade with one")
@@ -351,6 +363,47 @@ def parse_opts(pairs: list[str]) -> dict[str, Any]:
         except yaml.YAMLError:
             options[key.strip()] = value
     return options
+
+
+def with_suite_options(suite: Suite, pairs: list[str]) -> Suite:
+    """``--opt key=value`` with a suite: the option goes to every task whose adapter takes it (τ²-bench's
+    data for all of a suite's τ domains, say); an option that no task takes is an error."""
+    options = parse_opts(pairs)
+    tasks = [spec.model_copy(deep=True) for spec in suite.tasks]
+    for key, value in options.items():
+        takers = [spec for spec in tasks if key in get_adapter_class(spec.task).Options.model_fields]
+        if not takers:
+            known = sorted({k for spec in tasks for k in get_adapter_class(spec.task).Options.model_fields})
+            raise ConfigError(f"--opt: {key}: no task of suite {suite.name!r} takes it{did_you_mean(key, known)}")
+        for spec in takers:
+            spec.options[key] = value
+    problems: list[str] = []
+    for spec in tasks:  # the same value went to several tasks: each problem is said once
+        try:
+            get_adapter_class(spec.task).Options.model_validate(spec.options)
+        except ValidationError as e:
+            problems += [f"--opt: {_format_loc(tuple(error['loc']))}: {error['msg']}" for error in e.errors()]
+    if problems:
+        raise ConfigError("\n".join(dict.fromkeys(problems)))
+    return suite.model_copy(update={"tasks": tasks})
+
+
+def with_mcp_servers(suite: Suite, texts: list[str]) -> Suite:
+    """``--mcp-server SPEC``: each server is attached to every task of the suite (next to its own servers)."""
+    if not texts:
+        return suite
+    from evalharness.mcp.spec import parse_cli_server
+
+    servers = [parse_cli_server(text) for text in texts]
+    tasks = []
+    for spec in suite.tasks:
+        try:
+            tasks.append(TaskSpec.model_validate({**spec.model_dump(), "mcp_servers": [
+                *spec.model_dump()["mcp_servers"], *(s.model_dump() for s in servers)]}))
+        except ValidationError as e:
+            raise ConfigError("\n".join(f"--mcp-server: task {spec.run_name}: {error['msg']}"
+                                         for error in e.errors())) from None
+    return suite.model_copy(update={"tasks": tasks})
 
 
 def option_flag(key: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -16,7 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from evalharness.console_text import literal
-from evalharness.report.aggregate import ConditionDelta, DomainSummary
+from evalharness.report.aggregate import ConditionDelta, DomainSummary, leaderboard_overall
+from evalharness.report.cost import DomainCost, cost_by_domain, run_price
+from evalharness.report.formats import leaderboard_lines
+from evalharness.report.load import load_scores
 from evalharness.report.stats import SCORE_INTERVAL, Estimate
 from evalharness.runner import RunOutcome, RunStats
 
@@ -143,10 +147,16 @@ def _limits_hit(s: DomainSummary) -> Text:
 
 
 def print_limit_warnings(summaries: list[DomainSummary]) -> None:
-    """One line per domain where most samples ended at a limit, so that its score is not read as the model's."""
+    """One line per domain where most samples ended at a limit, so that its score is not read as the model's,
+    one per caveat of a domain's score (e.g. a τ domain run without τ²-bench's prompts), and one per setup
+    its score depends on (a knowledge domain's retrieval configuration)."""
     for s in summaries:
         if s.limit_warning:
             out.print(literal(f"⚠ {s.domain}: {s.limit_warning}", style="yellow"))
+        for caveat in s.caveats:
+            out.print(literal(f"⚠ {s.domain}: {caveat}", style="yellow"))
+        for setup in s.setups:
+            out.print(literal(f"  {s.domain}: {setup}", style="dim"))
 
 
 def _fmt(est: Estimate) -> str:
@@ -161,6 +171,9 @@ def print_domain_metrics(summaries: list[DomainSummary], deltas: list[ConditionD
             parts.append("tool calls/sample " + ", ".join(f"{k} {v:.2f}" for k, v in s.tool_calls.items()))
         if s.pass_hat_k:
             parts.append("pass^k " + ", ".join(f"^{k} {est.mean:.3f}" for k, est in s.pass_hat_k.items()))
+        if s.errors and s.domain.startswith("tau/") and s.pass_hat_k_errors_failed:
+            parts.append("pass^k with errors as failures (τ²-bench's convention) "
+                         + ", ".join(f"^{k} {est.mean:.3f}" for k, est in s.pass_hat_k_errors_failed.items()))
         if s.calibration_error is not None:
             parts.append(f"calibration error (ECE) {s.calibration_error:.3f}")
         if parts:
@@ -171,10 +184,42 @@ def print_domain_metrics(summaries: list[DomainSummary], deltas: list[ConditionD
                           f"(paired, n={d.delta.n})"))
 
 
+def _mean(est: Estimate | None, digits: str = ",.0f") -> str:
+    return "-" if est is None or est.n == 0 else format(est.mean, digits)
+
+
+def cost_table(costs: list[DomainCost]) -> Table:
+    """What each domain's samples cost, on average per scored sample (the report adds the intervals)."""
+    table = Table(title="Cost per sample by domain (means over scored samples)", title_justify="left")
+    columns = ["domain", "input tokens", "output tokens", "model calls", "tool calls", "model s p50/p95", "wall s",
+               "$/sample", "$/point"]
+    for name in columns:
+        table.add_column(name, justify="left" if name == "domain" else "right", no_wrap=True)
+    for c in costs:
+        latency = "-" if c.latency_p50 is None else f"{c.latency_p50:.2f}/{c.latency_p95:.2f}"
+        table.add_row(literal(c.domain), _mean(c.input_tokens), _mean(c.output_tokens), _mean(c.model_calls, ".2f"),
+                      _mean(c.tool_calls, ".2f"), latency, _mean(c.wall, ".2f"), _mean(c.dollars, ".4g"),
+                      _mean(c.dollars_per_point, ".4g"))
+    return table
+
+
+def print_costs(run_path: Path) -> None:
+    """The cost table of a finished run, priced by its own price_input/price_output model args if any."""
+    run = load_scores(run_path)
+    costs = cost_by_domain(run, run_price(run, {}))
+    if costs:
+        out.print(cost_table(costs))
+
+
 def print_summary(outcome: RunOutcome) -> None:
     out.print(summary_table(outcome.summaries))
+    print_costs(outcome.run_dir.path)
     print_limit_warnings(outcome.summaries)
     print_domain_metrics(outcome.summaries, outcome.deltas)
+    overall = leaderboard_overall(outcome.summaries)
+    if overall is not None:
+        for text in leaderboard_lines(overall):
+            out.print(literal(text))
     errors = sum(s.errors for s in outcome.summaries)
     line = Text(f"{outcome.ran} sample(s) run this session, {outcome.total} in the run, "
                 f"wall time {outcome.wall_seconds:.1f}s")

@@ -35,6 +35,11 @@ class RunInterrupted(EvalHarnessError):
     exit_code = 130
 
 
+class ToolServerError(EvalHarnessError):
+    """A tool server (an MCP server) died, hung or cannot be reached: not the model's fault, so it ends the
+    sample as ``tool_server_error`` instead of going back to the model as a tool error."""
+
+
 class SandboxError(EvalHarnessError):
     """The sandbox itself failed (engine gone, container dead, cannot start): not the model's fault, so it
     ends the sample as an error instead of going back to the model as a tool error."""

@@ -17,18 +17,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from evalharness import __version__
 from evalharness.adapters import RunServices, TaskAdapter, dataset_fingerprint, get_adapter_class
-from evalharness.agent import EpisodeContext
+from evalharness.agent import EpisodeContext, Limits
 from evalharness.budget import LimitReached, current_budget
-from evalharness.config import RunConfig, Suite
-from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted
+from evalharness.config import RunConfig, Suite, TaskSpec
+from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted, ToolServerError
+from evalharness.executors import Dispatch, Executor, LocalExecutor
 from evalharness.models import backend_arg_keys
 from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError, parse_model_args
 from evalharness.ownership import ProcessIdentity
@@ -83,7 +84,8 @@ class Plan:
         return sum(len(t.samples) * t.epochs for t in self.tasks)
 
     def sandbox_images(self) -> set[str]:
-        return {image for t in self.tasks for s in t.samples if (image := t.adapter.sandbox_image(s))}
+        images = {image for t in self.tasks for s in t.samples if (image := t.adapter.sandbox_image(s))}
+        return images.union(*(t.adapter.tool_servers.sandbox_images() for t in self.tasks if t.adapter.tool_servers))
 
 
 def sample_seed(seed: int | None, task: str, sample_id: str, epoch: int) -> int | None:
@@ -94,12 +96,21 @@ def sample_seed(seed: int | None, task: str, sample_id: str, epoch: int) -> int 
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
+def make_adapter(spec: TaskSpec) -> TaskAdapter:
+    adapter_cls = get_adapter_class(spec.task)
+    adapter = adapter_cls(adapter_cls.Options.model_validate(spec.options))
+    if spec.mcp_servers:
+        from evalharness.mcp import tool_servers
+
+        adapter.tool_servers = tool_servers(spec.run_name, adapter, spec.mcp_servers)
+    return adapter
+
+
 def build_plan(config: RunConfig) -> Plan:
     """Instantiate adapters and load their samples; all data errors surface here, before any model call."""
     tasks = []
     for spec in config.tasks:
-        adapter_cls = get_adapter_class(spec.task)
-        adapter = adapter_cls(adapter_cls.Options.model_validate(spec.options))
+        adapter = make_adapter(spec)
         samples = adapter.load_samples()
         seen: set[str] = set()
         for s in samples:
@@ -139,7 +150,7 @@ class RunStats:
         return self.score_sum / self.scored if self.scored else None
 
 
-class _CountingBackend:
+class CountingBackend:
     """Counts model calls and tokens for the live display as they happen, and holds each sample's own calls
     (not the user simulator's) to its turn and token limits, whichever loop makes them."""
 
@@ -176,6 +187,102 @@ class _CountingBackend:
 
     def describe(self) -> dict[str, Any]:
         return self._inner.describe()
+
+
+@dataclass
+class SampleEnv:
+    """What running one sample needs besides the sample, wherever it runs."""
+
+    backend: ModelBackend
+    generate: GenerateConfig
+    limits: Limits
+    sandboxes: SandboxManager | None
+    artifacts_dir: Callable[[WorkItem], Path | None]
+
+
+async def run_sample(item: WorkItem, env: SampleEnv) -> SampleResult:
+    """Run one sample's episode and score it. Everything that goes wrong is recorded on the result, except a
+    fatal ``ModelError`` (raised: the same failure awaits every sample) and cancellation."""
+    try:
+        return await _run_and_score(item, env)
+    except (ModelError, asyncio.CancelledError):
+        raise
+    except Exception as e:  # a bug in an adapter must cost one sample, not the run
+        result = _internal_error(item, e)
+        _log_sample_failure("running", item, result.error)
+        return result
+
+
+async def _run_and_score(item: WorkItem, env: SampleEnv) -> SampleResult:
+    episode = Episode()
+    ctx = EpisodeContext(env.backend, env.generate.with_seed(item.seed), env.limits,
+                         CallContext(item.sample, item.epoch), env.sandboxes, env.artifacts_dir(item))
+    started_at, t0 = time.time(), time.perf_counter()
+    error: SampleError | None = None
+    budget = ctx.limits.budget()
+    try:
+        async with budget.running(), _tool_servers(item, ctx):
+            await item.adapter.run_episode(item.sample, episode, ctx)
+    except TimeoutError:
+        if not budget.timed_out:
+            raise
+        episode.stop_reason = "time_limit"
+    except LimitReached as e:
+        episode.stop_reason = e.reason
+    except ModelError as e:
+        if e.fatal:
+            raise
+        episode.stop_reason = "error"
+        error = SampleError(f"model_error:{e.kind}", str(e))
+    except SandboxError as e:
+        error = SampleError("sandbox_error", str(e))
+    except ToolServerError as e:  # a tool server's failure, never the model's
+        episode.stop_reason = "error"
+        error = SampleError("tool_server_error", str(e))
+    except EvalHarnessError as e:
+        error = SampleError("task_error", str(e))
+    error = error or episode.error
+    scores = []
+    if error is None:
+        try:
+            scores = await item.adapter.score(item.sample, episode)
+        except Exception as e:
+            error = SampleError("scorer_error", f"{type(e).__name__}: {e}")
+            _log_sample_failure("scoring", item, error)
+    return SampleResult(
+        task=item.task,
+        sample_id=item.sample.id,
+        epoch=item.epoch,
+        domain=item.sample.domain,
+        target=item.sample.target,
+        episode=episode,
+        scores=scores,
+        error=error,
+        started_at=started_at,
+        duration=time.perf_counter() - t0,
+        seed=item.seed,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _tool_servers(item: WorkItem, ctx: EpisodeContext) -> AsyncIterator[None]:
+    """The task's MCP servers' tools on ``ctx`` for the sample's episode (per-sample servers started for it)."""
+    servers = item.adapter.tool_servers
+    if servers is None:
+        yield
+        return
+    async with servers.for_sample(ctx.sandboxes) as tools:
+        ctx.extra_tools = tools
+        yield
+
+
+def start_tool_servers_ahead(plan: Plan, pending: Iterable[WorkItem], max_samples: int) -> None:
+    """Per-sample MCP servers started before their samples ask, at most ``max_samples`` per server ahead and
+    none past the last pending sample: a Python server's start (about a second) is not a sample's wait."""
+    counts = Counter(item.task for item in pending)
+    for t in plan.tasks:
+        if t.adapter.tool_servers is not None and counts[t.name]:
+            t.adapter.tool_servers.start_ahead(max_samples, counts[t.name])
 
 
 @dataclass
@@ -243,7 +350,8 @@ def new_run(config: RunConfig, suite: Suite, plan: Plan, backend: ModelBackend, 
         "config": config.model_dump(mode="json"),
         "tasks": [
             {"name": t.name, "task": t.adapter.name, "samples": len(t.samples), "epochs": t.epochs,
-             "fingerprint": t.fingerprint, "options": t.adapter.options.model_dump(mode="json")}
+             "fingerprint": t.fingerprint, "options": t.adapter.options.model_dump(mode="json"),
+             **t.adapter.manifest_details()}
             for t in plan.tasks
         ],
         "total": plan.total,
@@ -260,8 +368,11 @@ async def open_sandboxes(config: RunConfig, plan: Plan) -> SandboxManager | None
     """The sandboxes a plan needs, checked and warming up; None when no task runs code.
     Called before the run directory is made, so a missing image or engine costs nothing."""
     images = plan.sandbox_images()
-    if not images:
-        return None
+    return await open_sandbox_images(config, images) if images else None
+
+
+async def open_sandbox_images(config: RunConfig, images: set[str]) -> SandboxManager:
+    """A sandbox pool for ``images`` on this machine's engine (or the local fallback), checked and warming."""
     manager = SandboxManager(resolve_mode(config.sandbox), SandboxLimits(), config.max_sandboxes)
     try:
         await manager.prepare(images)
@@ -328,13 +439,15 @@ async def execute_run(
     services: RunServices | None = None,
     on_start: Callable[[RunStats], None] | None = None,
     adapters_ready: bool = False,
+    executor: Executor | None = None,
 ) -> RunOutcome:
     """Run every planned item not yet in the store. Raises RunInterrupted on SIGINT/SIGTERM and
     RunAborted on an error that would fail every sample; what finished is on disk in both cases. A second
     signal records the run as interrupted, removes its containers and exits the process (130) at once.
     ``sandboxes`` (from ``open_sandboxes``) stays the caller's to close; an interrupted run closes them
-    already, while a second signal is still handled."""
-    if sandboxes is None and plan.sandbox_images():
+    already, while a second signal is still handled. ``executor`` decides where samples run (default: in
+    this process); one that runs them elsewhere opens its own sandboxes next to them."""
+    if sandboxes is None and executor is None and plan.sandbox_images():
         raise EvalHarnessError("this run's tasks execute code: open their sandboxes with open_sandboxes()")
     repaired = run_dir.repair_tail()
     run_dir.set_aside_damaged_lines()
@@ -356,94 +469,37 @@ async def execute_run(
     if sandboxes is not None:
         session["sandbox"] = sandboxes.describe()
         sandboxes.label_run(run_dir.path.name, str(run_dir.path.resolve()))
+    counting = CountingBackend(backend, stats)
+    env = SampleEnv(counting, parse_model_args(config.model_args, backend_arg_keys(config.model)).generate,
+                    config.limits, sandboxes, lambda item: run_dir.artifacts_dir(item.task, item.sample.id, item.epoch))
+    runs_here = executor is None
+    executor = executor or LocalExecutor(lambda item: run_sample(item, env))
+    session["executor"] = executor.describe()
     abandoned = run_dir.begin_session(session, owner)
     if abandoned is not None:
         log.warning("the previous session of this run (pid %s) ended without recording how: it was killed or "
                     "crashed; its unfinished samples run again", abandoned.get("pid", "unknown"))
-    counting = _CountingBackend(backend, stats)
     stats.generated_tokens = _generated_tokens_counter(backend)
-    generate = parse_model_args(config.model_args, backend_arg_keys(config.model)).generate
     writer = run_dir.writer()
     fatal: list[ModelError] = []
-    workers: list[asyncio.Task[None]] = []
+    failure: Exception | None = None  # what stopped the executor, when not a fatal model error or a signal
+    run_task: list[asyncio.Task[None]] = []
 
-    async def run_item(item: WorkItem) -> None:
-        episode = Episode()
-        ctx = EpisodeContext(counting, generate.with_seed(item.seed), config.limits,
-                             CallContext(item.sample, item.epoch), sandboxes,
-                             run_dir.artifacts_dir(item.task, item.sample.id, item.epoch))
-        started_at, t0 = time.time(), time.perf_counter()
-        error: SampleError | None = None
-        budget = ctx.limits.budget()
-        try:
-            async with budget.running():
-                await item.adapter.run_episode(item.sample, episode, ctx)
-        except TimeoutError:
-            if not budget.timed_out:
-                raise
-            episode.stop_reason = "time_limit"
-        except LimitReached as e:
-            episode.stop_reason = e.reason
-        except ModelError as e:
-            if e.fatal:
-                raise
-            episode.stop_reason = "error"
-            error = SampleError(f"model_error:{e.kind}", str(e))
-        except SandboxError as e:
-            error = SampleError("sandbox_error", str(e))
-        except EvalHarnessError as e:
-            error = SampleError("task_error", str(e))
-        error = error or episode.error
-        scores = []
-        if error is None:
-            try:
-                scores = await item.adapter.score(item.sample, episode)
-            except Exception as e:
-                error = SampleError("scorer_error", f"{type(e).__name__}: {e}")
-                _log_sample_failure("scoring", item, error)
-        result = SampleResult(
-            task=item.task,
-            sample_id=item.sample.id,
-            epoch=item.epoch,
-            domain=item.sample.domain,
-            target=item.sample.target,
-            episode=episode,
-            scores=scores,
-            error=error,
-            started_at=started_at,
-            duration=time.perf_counter() - t0,
-            seed=item.seed,
-        )
+    async def record(result: SampleResult) -> None:
         await writer.append(result)
         stats.done += 1
-        if error is not None:
+        if result.error is not None:
             stats.errors += 1
-        elif scores:
+        elif result.scores:
             stats.scored += 1
-            stats.score_sum += scores[0].value
+            stats.score_sum += result.scores[0].value
 
-    async def worker() -> None:
-        while pending and not fatal:
-            item = pending.popleft()
-            stats.running += 1
-            try:
-                await run_item(item)
-            except ModelError as e:  # only fatal ones get here: the same failure awaits every sample
-                fatal.append(e)
-                for w in workers:
-                    if w is not asyncio.current_task():
-                        w.cancel()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # a bug in an adapter must cost one sample, not the run
-                result = _internal_error(item, e)
-                _log_sample_failure("running", item, result.error)
-                await writer.append(result)
-                stats.done += 1
-                stats.errors += 1
-            finally:
-                stats.running -= 1
+    async def run_pending() -> None:
+        try:
+            await executor.run(Dispatch(pending, config.max_samples, record, stats, env.artifacts_dir,
+                                        run_dir.path.name, run_dir.path.resolve()))
+        except ModelError as e:  # only fatal ones get here: the same failure awaits every sample
+            fatal.append(e)
 
     def record_end(status: str) -> None:
         session.update(finished_at=time.time(), finished=stats.done, status=status)
@@ -452,8 +508,8 @@ async def execute_run(
     def stop() -> None:
         log.warning("interrupted: saving what finished and removing the sandboxes; "
                     "interrupt again to stop at once")
-        for w in workers:
-            w.cancel()
+        for t in run_task:
+            t.cancel()
 
     def stop_now() -> NoReturn:
         if session["status"] == RUNNING:
@@ -466,19 +522,24 @@ async def execute_run(
     with _SignalHandlers(stop, stop_now) as signals:
         try:
             if not adapters_ready:
-                await setup_adapters(plan, services or RunServices())
-            if not signals.received:
-                count = min(config.max_samples, len(pending))
-                workers.extend(asyncio.create_task(worker()) for _ in range(count))
-            await asyncio.gather(*workers, return_exceptions=True)
+                await setup_adapters(plan, services or RunServices(), sandboxes)
+            if runs_here:  # the samples' MCP servers start here, ahead of them
+                start_tool_servers_ahead(plan, pending, config.max_samples)
+            if not signals.received and pending:
+                run_task.append(asyncio.create_task(run_pending()))
+            ended = await asyncio.gather(*run_task, return_exceptions=True)  # a stop cancels the task
+            failure = next((e for e in ended if isinstance(e, Exception)), None)
         finally:
             await writer.close()
             await asyncio.gather(*(t.adapter.teardown() for t in plan.tasks), return_exceptions=True)
+            await close_tool_servers(t.adapter for t in plan.tasks)
             wall = time.perf_counter() - t_start
-            status = "failed" if fatal else "interrupted" if signals.received or pending else "complete"
+            status = "failed" if fatal or failure else "interrupted" if signals.received or pending else "complete"
             record_end(status)
         if signals.received and sandboxes is not None:
             await sandboxes.close()  # here, where a second signal still stops at once (closing again is harmless)
+    if failure is not None:
+        raise failure
     if fatal:
         raise RunAborted(f"model error: {fatal[0]} — the run stopped; fix it and resume with "
                          f"`evalharness run --resume {run_dir.path}`")
@@ -538,10 +599,26 @@ def _stop_now(run_dir: RunDir, sandboxes: SandboxManager | None) -> NoReturn:
     os._exit(RunInterrupted.exit_code)
 
 
-async def setup_adapters(plan: Plan, services: RunServices) -> None:
-    """Every task's shared resources (indexes...). The CLI calls this before making the run directory, so a
-    task that cannot start costs nothing and leaves nothing behind."""
+async def setup_adapters(plan: Plan, services: RunServices, sandboxes: SandboxManager | None = None) -> None:
+    """Every task's shared resources (indexes...) and its MCP servers, checked. The CLI calls this before making
+    the run directory, so a task that cannot start costs nothing and leaves nothing behind."""
     await asyncio.gather(*(setup_adapter(t.adapter, services) for t in plan.tasks))
+    await check_tool_servers(plan, sandboxes)
+
+
+async def check_tool_servers(plan: Plan, sandboxes: SandboxManager | None) -> None:
+    """Every task's MCP servers started once and checked (one line for a bad command, URL, allow-list or
+    name clash). Without ``sandboxes`` (samples that run on other machines), servers in a sandbox are left
+    to their samples."""
+    for t in plan.tasks:
+        if t.adapter.tool_servers is not None:
+            task_tools = {name for s in t.samples for name in t.adapter.tool_names(s)}
+            await t.adapter.tool_servers.check(task_tools, sandboxes)
+
+
+async def close_tool_servers(adapters: Iterable[TaskAdapter]) -> None:
+    """Stop the adapters' shared MCP servers and the servers started ahead of samples."""
+    await asyncio.gather(*(a.tool_servers.close() for a in adapters if a.tool_servers), return_exceptions=True)
 
 
 async def setup_adapter(adapter: TaskAdapter, services: RunServices) -> None:

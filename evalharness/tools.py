@@ -52,6 +52,7 @@ class Tool:
     # False: the arguments reach ``fn`` unchecked, for tools that must answer a bad call exactly as some
     # reference implementation does (τ²-bench's toolkits); ``fn`` then reports the problem itself
     check_arguments: bool = True
+    server: str | None = None  # the MCP server that runs the tool; None: the task's own
 
     @property
     def name(self) -> str:
@@ -102,13 +103,15 @@ async def execute_tool_call(call: ToolCall, tools: dict[str, Tool]) -> tuple[Mes
     """Run one call and return the tool message for the model plus the log record."""
     start = time.perf_counter()
     result = await _run(call, tools)
+    server = _server_of(call, tools)
     text = result.text
     if len(text) > MAX_TOOL_OUTPUT_CHARS:  # keep the end too: errors and truncation notes are there
         head, tail = text[: MAX_TOOL_OUTPUT_CHARS - TAIL_CHARS], text[-TAIL_CHARS:]
         text = f"{head}\n[... {len(text) - len(head) - len(tail):,} characters cut ...]\n{tail}"
     duration = time.perf_counter() - start
-    message = Message(role="tool", content=text, tool_call_id=call.id, name=call.name, is_error=result.is_error)
-    record = ToolCallRecord(call.name, call.arguments, text, result.is_error, duration)
+    message = Message(role="tool", content=text, tool_call_id=call.id, name=call.name, is_error=result.is_error,
+                      server=server)
+    record = ToolCallRecord(call.name, call.arguments, text, result.is_error, duration, server)
     return message, record
 
 
@@ -127,6 +130,12 @@ async def _run(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
         log.debug("tool %s raised", call.name, exc_info=True)
         return ToolResult(f"Error: tool {call.name} failed: {type(e).__name__}: {e}", is_error=True)
     return out if isinstance(out, ToolResult) else ToolResult(str(out))
+
+
+def _server_of(call: ToolCall, tools: dict[str, Tool]) -> str | None:
+    """The MCP server of the called tool, which transcripts and tool logs name."""
+    tool = tools.get(call.name) if isinstance(call.name, str) else None
+    return tool.server if tool is not None else None
 
 
 def _refusal(call: ToolCall, tools: dict[str, Tool]) -> str | None:

@@ -64,6 +64,7 @@ class Message:
     tool_call_id: str | None = None  # tool messages: the call they answer
     name: str | None = None  # tool messages: the tool's name
     is_error: bool = False  # tool messages: the call failed
+    server: str | None = None  # tool messages: the MCP server that answered (None: the task's own tool)
 
     def to_openai(self) -> dict[str, Any]:
         """The message as the OpenAI chat API expects it (no harness-only fields)."""
@@ -98,6 +99,8 @@ class Message:
             d["name"] = self.name
         if self.is_error:
             d["is_error"] = True
+        if self.server is not None:
+            d["server"] = self.server
         return d
 
     @classmethod
@@ -109,6 +112,7 @@ class Message:
             tool_call_id=d.get("tool_call_id"),
             name=d.get("name"),
             is_error=bool(d.get("is_error", False)),
+            server=d.get("server"),
         )
 
 
@@ -177,19 +181,29 @@ class ToolCallRecord:
     output: str
     is_error: bool
     duration: float
+    server: str | None = None  # the MCP server that ran the tool; None: the task's own
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "name": self.name,
             "arguments": self.arguments,
             "output": self.output,
             "is_error": self.is_error,
             "duration": round(self.duration, 6),
         }
+        if self.server is not None:
+            d["server"] = self.server
+        return d
+
+    @property
+    def label(self) -> str:
+        """The tool as summaries name it: an MCP server's tools under their server."""
+        return self.name if self.server is None else f"{self.server}/{self.name}"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ToolCallRecord:
-        return cls(d["name"], d.get("arguments") or {}, d.get("output", ""), bool(d["is_error"]), d["duration"])
+        return cls(d["name"], d.get("arguments") or {}, d.get("output", ""), bool(d["is_error"]), d["duration"],
+                   d.get("server"))
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from evalharness.adapters.calculator import CALCULATOR, CalculatorAdapter, CalculatorOptions
-from evalharness.agent import EpisodeContext, Limits, run_agent_loop
+from evalharness.agent import DEFAULT_MAX_TURNS, EpisodeContext, Limits, run_agent_loop
 from evalharness.models.base import CallContext, GenerateConfig, ModelError
 from evalharness.models.scripted import ScriptedBackend
 from evalharness.tools import Tool, ToolError
@@ -326,6 +326,7 @@ async def test_other_exceptions_from_the_model_are_not_swallowed() -> None:
 
 
 def test_limits_defaults() -> None:
-    limits = Limits()
-    assert limits.max_turns == 30 and limits.token_limit is None and limits.time_limit is None
+    limits = Limits()  # no cap of its own: the agent loop stops at DEFAULT_MAX_TURNS, a τ conversation at max_steps
+    assert limits.max_turns is None and limits.token_limit is None and limits.time_limit is None
+    assert DEFAULT_MAX_TURNS == 30 and limits.budget().max_turns is None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -93,10 +94,13 @@ def test_api_key_from_flag_and_environment(tmp_path: Path) -> None:
         (["--task", "calculator", "--opt", "cout=3"], ["error: --opt: cout: unknown key (did you mean 'count'?)"]),
         (["--task", "calculator", "--dataset", "data.jsonl"],
          ["error: --dataset: does not apply to task 'calculator'"]),
-        (["--task", "no-such-task"], ["error: --task: unknown task 'no-such-task'; known tasks: calculator"]),
+        (["--task", "no-such-task"], ["error: --task: unknown task 'no-such-task'; known tasks: ", "calculator", "tau"]),
         (["--task", "calculater"], ["error: --task: unknown task 'calculater' (did you mean 'calculator'?); known"]),
-        (["--suite", "smoke", "--opt", "count=3"], ["error: --opt goes with --task"]),
-        (["--suite", "smoke", "--opt", "count=3", "--dataset", "d.jsonl"], ["error: --opt, --dataset go with --task"]),
+        (["--suite", "smoke", "--opt", "cout=3"],
+         ["error: --opt: cout: no task of suite 'smoke' takes it (did you mean 'count'?)"]),
+        (["--suite", "smoke", "--opt", "count=many"],
+         ["error: --opt: count: Input should be a valid integer"]),
+        (["--suite", "smoke", "--opt", "count=3", "--dataset", "d.jsonl"], ["error: --dataset goes with --task"]),
         (["--suite", "smoke", "--model", "gpt4"], ["must be BACKEND:NAME"]),
         (["--suite", "smoke", "--model", "hf2:x"], ["unknown backend 'hf2'"]),
         (["--suite", "smoke", "--model", "opneai:x"], ["unknown backend 'opneai' (did you mean 'openai'?); known"]),
@@ -106,7 +110,8 @@ def test_api_key_from_flag_and_environment(tmp_path: Path) -> None:
     ],
     ids=["unknown-suite", "suite-typo", "model-args-typo", "model-args-type", "model-args-form",
          "model-args-empty-key", "model-args-max-tokens", "bad-opt", "opt-out-of-range", "opt-typo",
-         "flag-not-an-option", "unknown-task", "task-typo", "opt-without-task", "opts-without-task",
+         "flag-not-an-option", "unknown-task", "task-typo", "suite-opt-no-task-takes", "suite-opt-bad-value",
+         "flag-without-task",
          "model-no-backend", "model-unknown-backend", "backend-typo", "judge-backend-typo", "user-model-form"],
 )
 def test_bad_input_gives_one_line_and_exit_2(args: list[str], fragments: list[str], tmp_path: Path) -> None:
@@ -116,6 +121,19 @@ def test_bad_input_gives_one_line_and_exit_2(args: list[str], fragments: list[st
     assert run_dirs(tmp_path) == []  # nothing is created for a run that cannot start
 
 
+def test_opt_with_a_suite_sets_the_option_of_every_task_that_takes_it(tmp_path: Path) -> None:
+    suite = tmp_path / "two.yaml"
+    suite.write_text("tasks:\n  - task: calculator\n  - task: calculator\n    name: other\n"
+                     "    options: {count: 5, domain: other}\n", encoding="utf-8")
+    proc = evalharness("run", "--model", "scripted:gold", "--suite", str(suite), "--opt", "count=3",
+                       "--out", str(tmp_path / "runs"), "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    [run_dir] = run_dirs(tmp_path / "runs")
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert [t["options"]["count"] for t in manifest["config"]["tasks"]] == [3, 3]  # resume reads them back
+    assert len((run_dir / "samples.jsonl").read_bytes().splitlines()) == 6
+
+
 def test_an_invalid_run_without_model_says_only_what_is_wrong(tmp_path: Path) -> None:
     proc = evalharness("run", "--suite", "smoke", "--task", "calculator", "--out", str(tmp_path))
     assert_one_line_error(proc, "error: pass exactly one of --suite")  # not also the default-model notice
@@ -123,7 +141,7 @@ def test_an_invalid_run_without_model_says_only_what_is_wrong(tmp_path: Path) ->
 
 # argparse-level mistakes, as main() sees them: in-process is enough (nothing runs past the parser)
 MISTAKES = [
-    (["rn"], "error: 'rn' is not an evalharness command (did you mean 'run'?); commands: run, list,"),
+    (["rn"], "error: 'rn' is not an evalharness command (did you mean 'run'?); commands: run, "),
     (["sandbox", "biuld"], "error: 'biuld' is not an evalharness sandbox command (did you mean 'build'?)"),
     (["run", "--limt", "3"], "error: evalharness run has no option '--limt' (did you mean '--limit'?)\n"),
     (["run", "--limt=3"], "error: evalharness run has no option '--limt' (did you mean '--limit'?)\n"),

@@ -98,7 +98,7 @@ tasks:
     )
     message = _error(path)
     assert message.startswith(f"{path}:5: tasks[1].task: unknown task 'calculater'")
-    assert "known tasks: calculator" in message
+    assert "known tasks: " in message and "calculator, " in message
 
 
 def test_bad_option_type_points_at_option_line(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from evalharness.tools import Tool
 from evalharness.types import Episode, Message, Sample, Score
 
 if TYPE_CHECKING:
+    from evalharness.mcp.toolbox import ToolServers
     from evalharness.models.base import ModelBackend
     from evalharness.scoring.judge import Judge
 
@@ -47,6 +48,10 @@ class TaskAdapter(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     Options: ClassVar[type[AdapterOptions]] = AdapterOptions
+    # False for tasks whose episodes are not the agent loop, which offers the run's extra tools (an MCP
+    # server's) next to the task's own: attaching servers to them is refused before the run
+    takes_extra_tools: ClassVar[bool] = True
+    tool_servers: ToolServers | None = None  # the MCP servers a suite attached to this task
 
     def __init__(self, options: AdapterOptions) -> None:
         self.options = options
@@ -64,6 +69,11 @@ class TaskAdapter(ABC):
 
     def tools(self, sample: Sample, sandbox: Sandbox | None) -> list[Tool]:
         return []
+
+    def tool_names(self, sample: Sample) -> set[str]:
+        """The names of the tools the task offers for ``sample``, known before the run: an MCP server's tool
+        must not take one of them. A task that builds its tools elsewhere than ``tools`` names them here."""
+        return {tool.name for tool in self.tools(sample, None)}
 
     async def prepare_sandbox(self, sample: Sample, sandbox: Sandbox) -> None:
         """Put the sample's files into its fresh sandbox before the model starts."""
@@ -94,6 +104,10 @@ class TaskAdapter(ABC):
     @abstractmethod
     async def score(self, sample: Sample, episode: Episode) -> list[Score]:
         """Scores for a finished (or limit-stopped) episode; the first is the primary score."""
+
+    def manifest_details(self) -> dict[str, Any]:
+        """What the manifest records about this task beyond its options (where its text came from...)."""
+        return {}
 
     async def setup(self, services: RunServices) -> None:
         """Acquire shared resources (indexes, judges) once per run, before the first sample."""

@@ -1,4 +1,4 @@
-"""Model strings name the backend: ``openai:NAME``, ``scripted:gold|wrong|silent``, ``hf:PATH``."""
+"""Model strings name the backend: ``openai:NAME``, ``scripted:gold|wrong|silent|elastic``, ``hf:PATH``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from evalharness.models.base import (
     ModelError,
     parse_model_args,
 )
+from evalharness.models.scripted import ELASTIC_KEYS
 from evalharness.models.torch_local import EXTRA_KEYS as HF_EXTRA_KEYS  # light: torch loads on first use
 from evalharness.suggest import did_you_mean
 
@@ -34,14 +35,14 @@ BACKENDS = ("openai", "scripted", "hf")
 DEFAULT_MODEL = "hf:smollm2-135m"  # the embedded model: `run` uses it when no --model is given
 DEFAULT_MODEL_DESCRIPTION = "SmolLM2-135M-Instruct on CPU"
 
-# --model-args keys a backend understands beyond the generation and transport settings
-_EXTRA_KEYS = {"hf": HF_EXTRA_KEYS}
+# --model-args keys a backend (or one model string) understands beyond the generation and transport settings
+_EXTRA_KEYS = {"hf": HF_EXTRA_KEYS, "scripted:elastic": ELASTIC_KEYS}
 
 
 def backend_arg_keys(model: str) -> frozenset[str]:
     """The backend-specific ``--model-args`` keys of ``model`` (pass them to ``parse_model_args``)."""
     kind, _, _ = model.partition(":")
-    return _EXTRA_KEYS.get(kind, frozenset())
+    return _EXTRA_KEYS.get(model, _EXTRA_KEYS.get(kind, frozenset()))
 
 
 def split_model_string(model: str, flag: str = "--model") -> tuple[str, str]:
@@ -68,8 +69,10 @@ def create_backend(
 ) -> ModelBackend:
     kind, name = split_model_string(model)
     if kind == "scripted":
-        from evalharness.models.scripted import ScriptedBackend
+        from evalharness.models.scripted import ELASTIC, ElasticBackend, ScriptedBackend
 
+        if name == ELASTIC:
+            return ElasticBackend(args.extra, args.generate.reasoning_effort, max_connections)
         return ScriptedBackend(name, max_connections)
     if kind == "hf":
         from evalharness.models.torch_local import TorchLocalBackend

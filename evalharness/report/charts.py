@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 from evalharness.report.compare import DomainComparison, DomainTrend
+from evalharness.report.frontier import FrontierPanel
 from evalharness.report.stats import SCORE_INTERVAL, Estimate
 
 COLORS = {"up": "#1a7f37", "down": "#cf222e", "none": "#57606a"}
@@ -157,5 +158,55 @@ def forest_plot(domains: Sequence[DomainComparison], max_drop: float, width: int
         parts.append(f'<rect x="{_f(x(d.paired.diff) - 4.5)}" y="{_f(cy - 4.5)}" width="9" height="9" fill="{color}">'
                      f'<title>{escape(d.domain)}: {label}, n={d.paired.n}</title></rect>'
                      f'<text x="{width - right + 10}" y="{_f(cy + 4)}" class="tick" fill="{color}">{label}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def frontier_chart(panel: FrontierPanel, cost_label: str, width: int = 560, height: int = 320) -> Markup:
+    """Score against cost, one point per run with both 95% intervals: Pareto-efficient runs filled and joined
+    in order of cost, dominated ones hollow; each point's title says what dominates it."""
+    left, right, top, bottom = 54, 16, 28, 40
+    pw, ph = width - left - right, height - top - bottom
+    costs = [v for p in panel.points for v in (p.cost.ci95 or (p.cost.mean, p.cost.mean)) if not math.isnan(v)]
+    scores = [v for p in panel.points for v in (_interval(p.score) or (p.score.mean,)) if not math.isnan(v)]
+    c_lo, c_hi = min(costs, default=0.0), max(costs, default=1.0)
+    pad = (c_hi - c_lo) * 0.08 or max(abs(c_hi) * 0.1, 1e-9)
+    c_lo, c_hi = c_lo - pad, c_hi + pad
+    s_lo, s_hi = max(0.0, min(scores, default=0.0) - 0.05), min(1.0, max(scores, default=1.0) + 0.05)
+
+    def x(v: float) -> float:
+        return left + (v - c_lo) / (c_hi - c_lo) * pw
+
+    def y(v: float) -> float:
+        return top + ph - (v - s_lo) / (s_hi - s_lo) * ph if s_hi > s_lo else top + ph / 2
+
+    parts = [f'<svg class="chart frontier" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(panel.domain)} score against cost">',
+             f'<text x="{left}" y="16" class="title">{escape(panel.domain)}</text>',
+             f'<text x="{left + pw / 2:.1f}" y="{height - 6}" class="tick" text-anchor="middle">'
+             f'{escape(cost_label)}</text>']
+    for tick in _ticks(s_lo, s_hi, 4):
+        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{_f(y(tick))}" y2="{_f(y(tick))}" class="grid"/>'
+                     f'<text x="{left - 6}" y="{_f(y(tick) + 4)}" class="tick" text-anchor="end">{tick:.2f}</text>')
+    for tick in _ticks(c_lo, c_hi, 5):
+        parts.append(f'<text x="{_f(x(tick))}" y="{height - 22}" class="tick" text-anchor="middle">{tick:,.4g}</text>')
+    line = " ".join(f"{_f(x(p.cost.mean))},{_f(y(p.score.mean))}" for p in panel.efficient)
+    if len(panel.efficient) > 1:
+        parts.append(f'<polyline points="{line}" class="trendline"/>')
+    for p in panel.points:
+        cx, cy = x(p.cost.mean), y(p.score.mean)
+        color = COLORS["up"] if p.efficient else COLORS["none"]
+        if (civ := p.cost.ci95) is not None:
+            parts.append(f'<line x1="{_f(x(civ[0]))}" x2="{_f(x(civ[1]))}" y1="{_f(cy)}" y2="{_f(cy)}" '
+                         f'stroke="{color}" class="errbar"/>')
+        if (siv := _interval(p.score)) is not None:
+            parts.append(f'<line x1="{_f(cx)}" x2="{_f(cx)}" y1="{_f(y(siv[0]))}" y2="{_f(y(siv[1]))}" '
+                         f'stroke="{color}" class="errbar"/>')
+        mark = "Pareto-efficient" if p.efficient else f"dominated by {', '.join(p.dominated_by)}"
+        fill = color if p.efficient else "#fff"
+        parts.append(f'<circle class="frontier-point {"efficient" if p.efficient else "dominated"}" cx="{_f(cx)}" '
+                     f'cy="{_f(cy)}" r="5" fill="{fill}" stroke="{color}" stroke-width="2"><title>'
+                     f'{escape(p.label)}: score {p.score.mean:.3f}, cost {p.cost.mean:,.4g} ({escape(mark)})'
+                     f'</title></circle><text x="{_f(cx + 7)}" y="{_f(cy - 7)}" class="tick">{escape(p.label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

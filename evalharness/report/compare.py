@@ -16,7 +16,8 @@ from typing import Any
 
 from evalharness.errors import ConfigError, EvalHarnessError
 from evalharness.report.aggregate import ConditionDelta, DomainSummary, condition_deltas, summarize_by_domain
-from evalharness.report.load import Cluster, RunData, SampleScores, no_gc
+from evalharness.gc_pause import no_gc
+from evalharness.report.load import Cluster, RunData, SampleScores
 from evalharness.report.stats import (
     TESTS,
     Estimate,

@@ -1,16 +1,20 @@
-"""Comparisons and gate results as a terminal table, Markdown, JSON and JUnit XML."""
+"""Comparisons and gate results as a terminal table, Markdown, JSON and JUnit XML; the τ²-bench leaderboard's
+overall figure as text."""
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
 
 from evalharness.console_text import literal
+from evalharness.report.aggregate import LeaderboardOverall
 from evalharness.report.compare import Comparison, DomainComparison, GateResult, fmt_p
-from evalharness.report.stats import Estimate, PairedComparison
+from evalharness.report.stats import SCORE_INTERVAL, Estimate, PairedComparison
 
 
 def _num(x: float | None) -> float | None:
@@ -143,24 +147,47 @@ def error_markdown(message: str) -> str:
     return f"## evalharness gate: ⚠️ NOT COMPARABLE\n\n{_md_escape(message)}\n"
 
 
-def gate_junit(g: GateResult) -> bytes:
-    """One test case per domain; a failed domain carries a <failure> with the reason."""
-    failures = len(g.failed)
-    suites = ET.Element("testsuites", name="evalharness gate", tests=str(len(g.domains)), failures=str(failures))
-    suite = ET.SubElement(suites, "testsuite", name=f"evalharness gate ({g.mode})", tests=str(len(g.domains)),
-                          failures=str(failures), errors="0", skipped="0", time="0")
+@dataclass(frozen=True, slots=True)
+class GateCase:
+    """One verdict of the gate as a JUnit test case. ``kind`` keeps a domain's score, cost and arena verdicts
+    apart (they share the domain's name): the score's class is ``evalharness.gate``, the others'
+    ``evalharness.gate.<kind>``."""
+
+    kind: str  # "score", "cost" or "arena"
+    domain: str
+    passed: bool
+    reason: str
+
+    @property
+    def classname(self) -> str:
+        return "evalharness.gate" if self.kind == "score" else f"evalharness.gate.{self.kind}"
+
+
+def gate_junit(g: GateResult, extra: Sequence[GateCase] = ()) -> bytes:
+    """One test case per domain, then the ``extra`` verdicts (cost, arena); a failed one carries a <failure>
+    with the reason."""
+    properties = (("baseline", g.comparison.baseline.id), ("candidate", g.comparison.candidate.id),
+                  ("mode", g.mode), ("max_drop", f"{g.max_drop:g}"), ("alpha", f"{g.alpha:g}"),
+                  ("verdict", g.comparison.verdict))
+    cases = [GateCase("score", d.domain, d.passed, d.reason) for d in g.domains]
+    return verdicts_junit(f"evalharness gate ({g.mode})", properties, [*cases, *extra])
+
+
+def verdicts_junit(suite_name: str, properties: Sequence[tuple[str, str]], cases: Sequence[GateCase]) -> bytes:
+    failures = str(sum(not c.passed for c in cases))
+    suites = ET.Element("testsuites", name="evalharness gate", tests=str(len(cases)), failures=failures)
+    suite = ET.SubElement(suites, "testsuite", name=suite_name, tests=str(len(cases)), failures=failures,
+                          errors="0", skipped="0", time="0")
     props = ET.SubElement(suite, "properties")
-    for k, v in (("baseline", g.comparison.baseline.id), ("candidate", g.comparison.candidate.id),
-                 ("mode", g.mode), ("max_drop", f"{g.max_drop:g}"), ("alpha", f"{g.alpha:g}"),
-                 ("verdict", g.comparison.verdict)):
+    for k, v in properties:
         ET.SubElement(props, "property", name=k, value=v)
-    for d in g.domains:
-        case = ET.SubElement(suite, "testcase", classname="evalharness.gate", name=d.domain, time="0")
-        if not d.passed:
-            failure = ET.SubElement(case, "failure", message=d.reason, type="regression")
-            failure.text = d.reason
+    for c in cases:
+        case = ET.SubElement(suite, "testcase", classname=c.classname, name=c.domain, time="0")
+        if not c.passed:
+            failure = ET.SubElement(case, "failure", message=c.reason, type="regression")
+            failure.text = c.reason
         out = ET.SubElement(case, "system-out")
-        out.text = d.reason
+        out.text = c.reason
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
@@ -172,3 +199,21 @@ def error_junit(message: str) -> bytes:
     err = ET.SubElement(case, "error", message=message, type="not-comparable")
     err.text = message
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _with_interval(k: int, est: Estimate) -> str:
+    ci = est.ci95
+    return f"pass^{k} {est.mean:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def leaderboard_lines(overall: LeaderboardOverall) -> list[str]:
+    """The leaderboard's overall figure both ways: errored trials left out (as every score here) and counted
+    as failures (as in τ²-bench's numbers), with the samples behind it and a Wilson 95% interval."""
+    names = ", ".join(overall.domains)
+    return [
+        f"τ²-bench leaderboard overall: mean over domains ({names}) of each domain's pass^k; "
+        f"{overall.samples} tasks, {overall.errors} errored trial(s); {SCORE_INTERVAL}",
+        "  errored trials left out: " + " · ".join(_with_interval(k, e) for k, e in overall.pass_hat_k.items()),
+        "  errored trials as failures (the leaderboard's convention): "
+        + " · ".join(_with_interval(k, e) for k, e in overall.errors_failed.items()),
+    ]

@@ -35,8 +35,11 @@ from markupsafe import Markup
 from evalharness import __version__
 from evalharness.errors import EvalHarnessError
 from evalharness.report import charts
-from evalharness.report.aggregate import LIMIT_STOP_REASONS
+from evalharness.report.aggregate import LIMIT_STOP_REASONS, leaderboard_overall
 from evalharness.report.compare import Comparison, GateResult, Trend, fmt_p, gate, trend
+from evalharness.report.cost import COST_LABELS, Price, cost_by_domain, run_price
+from evalharness.report.frontier import Frontier, build_frontier
+from evalharness.report.formats import leaderboard_lines
 from evalharness.report.load import RunData, load_scores
 from evalharness.report.stats import FORMULAS, SCORE_INTERVAL, Estimate, minimum_detectable_effect
 from evalharness.store import iter_sample_dicts
@@ -95,7 +98,7 @@ def _detail(d: dict[str, Any], level: tuple[int, int, str]) -> dict[str, Any]:
         "mc": episode.get("model_calls", 0),
         "t": _json_text(d.get("target"), small_cap) if d.get("target") is not None else None,
         "dur": d.get("duration"),
-        "tl": [{"n": t.get("name"), "ie": bool(t.get("is_error")), "du": t.get("duration")}
+        "tl": [{"n": t.get("name"), "ie": bool(t.get("is_error")), "du": t.get("duration"), "sv": t.get("server")}
                for t in episode.get("tool_log") or ()],
     }
     if out["err"]:
@@ -111,6 +114,7 @@ def _detail(d: dict[str, Any], level: tuple[int, int, str]) -> dict[str, Any]:
                    for c in m.get("tool_calls") or ()],
             "nm": m.get("name"),
             "ie": bool(m.get("is_error")),
+            "sv": m.get("server"),  # the MCP server that answered a tool message
         } for m in messages]
     else:
         final = next((m.get("content") for m in reversed(messages) if m.get("role") == "assistant"
@@ -313,6 +317,7 @@ class ReportResult:
     dropped: int = 0  # records (sample-epochs) without an embedded transcript
     rest_level: int = 0  # detail level of the samples that neither errored nor changed
     notes: list[str] = field(default_factory=list)
+    frontier: Frontier | None = None  # score against cost, when the report has several runs
 
     @property
     def truncated_note(self) -> str | None:
@@ -353,9 +358,19 @@ def _est_cells(e: Estimate | None) -> dict[str, Any]:
 
 
 def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.05, max_drop: float = 0.02,
-                 test: str = "auto", title: str | None = None, budget: int = DEFAULT_BUDGET) -> ReportResult:
-    """Write the report of ``runs`` (checkpoints in order) to ``out``."""
+                 test: str = "auto", title: str | None = None, budget: int = DEFAULT_BUDGET,
+                 run_names: Sequence[str] | None = None, cost_metric: str = "tokens",
+                 prices: dict[str, Price] | None = None, sections: Sequence[Markup] = ()) -> ReportResult:
+    """Write the report of ``runs`` (checkpoints in order, or the configurations of a sweep, which
+    ``run_names`` name in the frontier) to ``out``; ``cost_metric`` is the frontier's cost axis.
+    ``sections`` are rendered HTML sections placed after the frontier (the arena's: rendered by its caller,
+    so that this module reads only run directories)."""
     t0 = time.perf_counter()
+    costs = [cost_by_domain(run, run_price(run, prices or {})) for run in runs]
+    frontier = None
+    if len(runs) > 1:
+        names = list(run_names) if run_names else [run.id for run in runs]
+        frontier = build_frontier(runs, names, cost_metric, prices, test=test)
     out = Path(out)
     labels = labels_for(len(runs))
     tr: Trend = trend(runs, alpha=alpha, test=test)
@@ -386,7 +401,9 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
             "summaries": summaries,
             "deltas": [[d for d in info.deltas if d.domain == dt.domain] for info in infos],
             "limit_warnings": [(label, s.limit_warning) for label, s in zip(labels, summaries, strict=True)
-                               if s and s.limit_warning],
+                               if s and s.limit_warning]
+            + [(label, caveat) for label, s in zip(labels, summaries, strict=True) if s for caveat in s.caveats],
+            "setups": [(label, setup) for label, s in zip(labels, summaries, strict=True) if s for setup in s.setups],
         })
     if len(runs) == 1:
         chart_main = charts.score_dotplot(domain_names, [dt.estimates[0] or Estimate(math.nan, None, 0)
@@ -419,7 +436,7 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
         else:
             plan = _Plan(last, last, max(0.0, plan.fraction * budget / size * 0.9 - 0.01))
     result = ReportResult(out, 0, sum(len(ix.keys) for ix in indexes), plan.level, 0.0, plan.fraction, dropped,
-                          rest_level=plan.rest)
+                          rest_level=plan.rest, frontier=frontier)
     meta = {
         "runs": [{"label": labels[i], "id": info.id, "model": info.model} for i, info in enumerate(infos)],
         "domains": [{"name": ix.domain, "n": len(ix.keys)} for ix in indexes],
@@ -445,6 +462,11 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
         index_blobs=index_blobs, detail_blobs=detail_blobs,
         script=Markup(script), css=Markup(css), script_hash=script_hash,
         truncated=result.truncated_note, samples=result.samples,
+        leaderboard=[(label, leaderboard_lines(overall)) for label, info in zip(labels, infos, strict=True)
+                     if (overall := leaderboard_overall(info.summaries)) is not None],
+        costs=costs, frontier=frontier, cost_label=COST_LABELS[cost_metric], sections=sections,
+        frontier_charts=[charts.frontier_chart(panel, COST_LABELS[cost_metric]) for panel in frontier.panels]
+        if frontier else [],
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
@@ -456,7 +478,7 @@ def build_report(runs: Sequence[RunData], out: Path | str, *, alpha: float = 0.0
         raise EvalHarnessError(f"cannot write the report {out}: {e.strerror}") from None
     result.bytes = len(data)
     result.seconds = time.perf_counter() - t0
-    result.notes = list(comparison.notes if comparison else []) + tr.problems
+    result.notes = list(comparison.notes if comparison else []) + tr.problems + (frontier.notes if frontier else [])
     return result
 
 

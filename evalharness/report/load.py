@@ -9,7 +9,6 @@ such runs fit in well under 1 GB. The HTML report reads the transcripts in a sec
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 
 from evalharness.errors import EvalHarnessError
+from evalharness.gc_pause import no_gc
 from evalharness.ownership import ProcessIdentity
 from evalharness.store import (
     MANIFEST,
@@ -136,12 +136,13 @@ class RunData:
 
 def _light(d: dict[str, Any]) -> SampleResult:
     episode = d.get("episode") or {}
-    tool_log = [ToolCallRecord(_intern(str(t.get("name", "?"))), {}, "", bool(t.get("is_error")), 0.0)
+    tool_log = [ToolCallRecord(_intern(str(t.get("name", "?"))), {}, "", bool(t.get("is_error")), 0.0,
+                               _intern(str(t["server"])) if t.get("server") is not None else None)
                 for t in episode.get("tool_log") or ()]
     scores = []
     for i, s in enumerate(d.get("scores") or ()):
         details = s.get("details") or {}
-        keep = {"confidence": details["confidence"]} if i == 0 and "confidence" in details else {}
+        keep = {k: details[k] for k in ("confidence", "caveat", "setup") if i == 0 and k in details}
         scores.append(Score(s["value"], _intern(str(s["domain"])), _intern(str(s.get("name", "score"))), keep))
     return SampleResult(
         task=_intern(str(d["task"])),
@@ -150,7 +151,8 @@ def _light(d: dict[str, Any]) -> SampleResult:
         domain=_intern(str(d.get("domain", ""))),
         target=d.get("target"),
         episode=Episode(tool_log=tool_log, usage=Usage.from_dict(episode.get("usage")),
-                        model_calls=episode.get("model_calls", 0), stop_reason=episode.get("stop_reason", "completed")),
+                        model_calls=episode.get("model_calls", 0), model_time=episode.get("model_time", 0.0),
+                        stop_reason=episode.get("stop_reason", "completed")),
         scores=scores,
         error=SampleError.from_dict(d.get("error")),
         started_at=d.get("started_at", 0.0),
@@ -190,19 +192,6 @@ def _read_light(line: bytes) -> SampleResult:
         return _light(record)
     except UNREADABLE as e:
         raise unreadable_episode(e) from None
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects that form no cycles: with it on,
-    each collection walks the whole growing heap and loading 100k samples takes twice as long."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def open_run_dir(path: Path | str, role: str = "run") -> RunDir:

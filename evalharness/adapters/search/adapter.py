@@ -24,6 +24,7 @@ from evalharness.agent import EpisodeContext, run_agent_loop
 from evalharness.errors import EvalHarnessError
 from evalharness.report.aggregate import CLOSED_BOOK_SUFFIX
 from evalharness.resources import builtin_tasks_dir
+from evalharness.tools import Tool
 from evalharness.types import Episode, Sample, Score
 
 log = logging.getLogger(__name__)
@@ -104,18 +105,23 @@ class SearchAdapter(TaskAdapter):
         log.info("search index %s: %d documents (%s, %.1fs)", report.index.path, report.index.documents,
                  "cached" if report.cache_hit else "built", report.seconds)
 
+    def tool_names(self, sample: Sample) -> set[str]:
+        return {tool.name for tool in self.open_book_tools(SearchTrace())} if self.open_book else set()
+
+    def open_book_tools(self, trace: SearchTrace) -> list[Tool]:
+        """``search`` and ``get_document`` over the task's index (opened by ``setup``), recording into ``trace``."""
+        if self._index is None:
+            raise EvalHarnessError("the search index is not open (setup did not run)")
+        return search_tools(self._index, trace, self.options.retriever, self.options.k,
+                            self.options.snippet_words, self.options.page_words)
+
     def _corpus_fields(self) -> dict[str, str]:
         return {k: v for k, v in self.options.fields.items() if k in ("docid", "title", "text")}
 
     async def run_episode(self, sample: Sample, episode: Episode, ctx: EpisodeContext) -> None:
         episode.messages.extend(self.opening_messages(sample))
         trace = SearchTrace()
-        tools = []
-        if self.open_book:
-            if self._index is None:
-                raise EvalHarnessError("the search index is not open (setup did not run)")
-            tools = search_tools(self._index, trace, self.options.retriever, self.options.k,
-                                 self.options.snippet_words, self.options.page_words)
+        tools = self.open_book_tools(trace) if self.open_book else []
         episode.artifacts["trace"] = trace
         await run_agent_loop(ctx, episode, tools)
 

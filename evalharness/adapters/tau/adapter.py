@@ -14,11 +14,18 @@ from typing import Any
 from pydantic import Field
 
 from evalharness.adapters.base import AdapterOptions, RunServices, TaskAdapter, register
-from evalharness.adapters.tau.data import TauDomain, load_domain
+from evalharness.adapters.tau.benchmark_text import benchmark_text
+from evalharness.adapters.tau.data import TauDomain, find_domain, load_domain
+from evalharness.adapters.tau.domains._common import TauToolkit
 from evalharness.adapters.tau.evaluator import evaluate
+from evalharness.adapters.tau.knowledge.configs import DEFAULT_RETRIEVAL, retrieval_config
+from evalharness.adapters.tau.knowledge.retrieval import KnowledgeRetrieval, has_knowledge_base
 from evalharness.adapters.tau.orchestrator import (
     GREETING,
+    OWN_TEXT,
+    STOP_TOKENS,
     Conversation,
+    ConversationText,
     Limits,
     conversation_details,
     converse,
@@ -26,9 +33,12 @@ from evalharness.adapters.tau.orchestrator import (
     transcript_text,
 )
 from evalharness.agent import EpisodeContext
+from evalharness.errors import ConfigError
 from evalharness.resources import builtin_tasks_dir
 from evalharness.types import Episode, Sample, Score
 
+OWN_TEXT_CAVEAT = ("prompts and tool descriptions are evalharness's own, NOT τ²-bench's: not a τ²-bench score "
+                   "(give --opt tau2_requests=DIR or a τ²-bench checkout's domain directory)")
 ASK_USER = "Please do the following on your side, then tell me when it is done: {steps}."
 USER_DONE = "Done."
 
@@ -49,9 +59,20 @@ correct: yes if it does, otherwise no
 
 class TauOptions(AdapterOptions):
     domain_dir: str | None = Field(default=None, description="τ²-bench domain directory; default: built-in bikeshop")
+    tau2_data: str | None = Field(default=None, description="τ²-bench's data (a checkout's data/tau2, or a folder "
+                                                          "with one directory per domain); with `domain`")
+    domain: str | None = Field(default=None, description="a domain of tau2_data, e.g. airline")
     split: str | None = Field(default=None, description="a split of split_tasks.json (default: all tasks)")
-    max_steps: int = Field(default=100, ge=2)
+    tau2_requests: str | None = Field(default=None, description="τ²-bench's recorded first requests (a folder of "
+                                      "<domain>.json): the models are shown τ²-bench's prompts and tools")
+    max_steps: int = Field(default=200, ge=2, description="messages and tool calls of both sides (τ²-bench's 200)")
     max_errors: int = Field(default=10, ge=1)
+    retrieval: str = Field(default=DEFAULT_RETRIEVAL, description="how the agent of a knowledge domain "
+                           "(banking_knowledge) reaches its documents: bm25, grep_only, full_kb, golden_retrieval, ...")
+    embeddings_url: str | None = Field(default=None, description="OpenAI-compatible embeddings endpoint of the dense "
+                                       "retrieval configurations; default: the local MiniLM model")
+    embeddings_model: str | None = Field(default=None, description="model for embeddings_url; default: the one the "
+                                         "configuration's prompt names")
 
 
 @register
@@ -63,9 +84,54 @@ class TauAdapter(TaskAdapter):
 
     def __init__(self, options: TauOptions) -> None:
         super().__init__(options)
-        directory = Path(options.domain_dir) if options.domain_dir else builtin_tasks_dir() / "tau" / "bikeshop"
-        self.domain: TauDomain = load_domain(directory)
+        retrieval_config(options.retrieval)  # an unknown name stops the run before any data is read
+        self.domain: TauDomain = load_domain(domain_directory(options))
+        self.retrieval = knowledge_retrieval(options, self.domain.directory)
+        self.text = self._conversation_text()
         self._services = RunServices()
+
+    def _conversation_text(self) -> ConversationText:
+        """τ²-bench's wording when the run has a source of it, else the project's own; every task's scenario
+        is rendered once here, so a scenario the source cannot render stops the run before any model call."""
+        requests = Path(self.options.tau2_requests) if self.options.tau2_requests else None
+        variant = self.retrieval.config.name if self.retrieval is not None else None
+        text = benchmark_text(self.domain.name, self.domain.directory, self.domain.tasks, self._policy, requests,
+                              variant)
+        if text is None:
+            return OWN_TEXT
+        text.own_tools = text.own_tool_names(self.domain.toolkit_cls, user_tools_shown=self._user_tools_shown())
+        for task in self.domain.tasks_in(self.options.split):
+            text.scenario.render(task["user_scenario"])
+        return text
+
+    def _user_tools_shown(self) -> set[str] | None:
+        """The customer's tools the run's tasks give it, in a domain whose tasks choose them (None: every
+        task gives all of them)."""
+        user_tools_of = getattr(self.domain.toolkit_cls, "user_tools_of", None)
+        if user_tools_of is None:
+            return None
+        shown: set[str] = set()
+        for task in self.domain.tasks_in(self.options.split):
+            offered = user_tools_of(task)
+            if offered is None:
+                return None
+            shown.update(offered)
+        return shown
+
+    def _policy(self, task: dict[str, Any]) -> str:
+        return self.retrieval.policy(task) if self.retrieval is not None else self.domain.policy
+
+    def manifest_details(self) -> dict[str, Any]:
+        return {"prompts": self.text.describe()}
+
+    @property
+    def domain_label(self) -> str:
+        """``tau/<domain>``; a knowledge domain run with another retrieval configuration than the default
+        (bm25) also names it, ``tau/<domain>/<retrieval>``: scores of different configurations are different
+        measurements and must not be compared as one domain."""
+        retrieval = self.retrieval.config.name if self.retrieval is not None else DEFAULT_RETRIEVAL
+        suffix = f"/{retrieval}" if retrieval != DEFAULT_RETRIEVAL else ""
+        return f"tau/{self.domain.name}{suffix}"
 
     def load_samples(self) -> list[Sample]:
         samples = []
@@ -73,12 +139,22 @@ class TauAdapter(TaskAdapter):
             criteria = task.get("evaluation_criteria") or {}
             samples.append(Sample(
                 id=str(task["id"]), input=describe_scenario(task["user_scenario"]), target=criteria.get("actions"),
-                domain=f"tau/{self.domain.name}", metadata={"task_id": str(task["id"]), "gold": _gold(task)},
+                domain=self.domain_label, metadata={"task_id": str(task["id"]), "gold": _gold(task)},
             ))
         return samples
 
     async def setup(self, services: RunServices) -> None:
         self._services = services
+        if self.retrieval is not None:
+            await self.retrieval.open()
+
+    async def teardown(self) -> None:
+        if self.retrieval is not None:
+            await self.retrieval.close()
+
+    def tool_names(self, sample: Sample) -> set[str]:
+        retrieval = set(self.retrieval.config.tool_names) if self.retrieval is not None else set()
+        return retrieval | {spec.name for spec in self.domain.toolkit_cls.tool_specs("agent")}
 
     def _task(self, sample: Sample) -> dict[str, Any]:
         task_id = sample.metadata["task_id"]
@@ -91,8 +167,11 @@ class TauAdapter(TaskAdapter):
         conversation = Conversation()
         episode.artifacts.update(toolkit=toolkit, conversation=conversation)
         user = self._services.user_model or ctx.backend
-        await converse(ctx, episode, toolkit, self.domain.policy, task["user_scenario"], user,
-                       Limits(self.options.max_steps, self.options.max_errors), _history(task), conversation)
+        retrieval_tools = self.retrieval.tools() if self.retrieval is not None else []
+        # the run's extra tools (an MCP server's) come after the domain's own, as the agent loop offers them
+        await converse(ctx, episode, toolkit, self._policy(task), task["user_scenario"], user,
+                       Limits(self.options.max_steps, self.options.max_errors), _history(task), conversation,
+                       retrieval_tools, self.text, ctx.extra_tools)
         if conversation.termination in ("max_steps", "too_many_errors"):
             episode.stop_reason = "max_turns"
 
@@ -104,8 +183,15 @@ class TauAdapter(TaskAdapter):
         verdicts = await self._nl_verdicts(sample, task, episode)
         # a gold replay over the domain's whole database (airline's is 7 MB): off the event loop
         reward = await asyncio.to_thread(evaluate, self.domain, task, episode.artifacts["toolkit"],
-                                         episode.messages, conversation.by_stop_signal, verdicts)
+                                         episode.messages, conversation.by_stop_signal, verdicts,
+                                         conversation.user_tool_calls)
         details = {**reward.details, "components": reward.components, **conversation_details(conversation)}
+        if self.retrieval is not None:
+            details["retrieval"] = self.retrieval.describe()
+            details["setup"] = f"retrieval configuration {self.retrieval.config.name}"
+        details["prompts"] = self.text.describe()
+        if not self.text.is_benchmark_text and issubclass(self.domain.toolkit_cls, TauToolkit):
+            details["caveat"] = OWN_TEXT_CAVEAT
         return [Score(reward.value, sample.domain, "reward", details)]
 
     async def _nl_verdicts(self, sample: Sample, task: dict[str, Any], episode: Episode) -> dict[str, bool] | None:
@@ -124,6 +210,29 @@ class TauAdapter(TaskAdapter):
         return verdicts
 
 
+def domain_directory(options: TauOptions) -> Path:
+    """Where the domain's data is: ``domain`` in ``tau2_data`` (how a suite names τ²-bench's domains, the data
+    given once for all of them), ``domain_dir``, or the built-in bikeshop."""
+    if options.domain is None:
+        if options.tau2_data is not None:
+            raise ConfigError("tau: tau2_data goes with domain (e.g. --opt domain=airline)")
+        return Path(options.domain_dir) if options.domain_dir else builtin_tasks_dir() / "tau" / "bikeshop"
+    if options.domain_dir is not None:
+        raise ConfigError("tau: give either domain_dir or domain (with tau2_data), not both")
+    if options.tau2_data is None:
+        raise ConfigError(f"tau: domain {options.domain!r} is read from τ²-bench's data: set tau2_data "
+                          "(with a suite: --opt tau2_data=PATH, PATH a checkout's data/tau2)")
+    return find_domain(Path(options.tau2_data), options.domain)
+
+
+def knowledge_retrieval(options: TauOptions, directory: Path) -> KnowledgeRetrieval | None:
+    """The retrieval configuration of a knowledge domain; None for the others, which have no documents (a
+    suite's ``--opt retrieval=...`` reaches every domain and concerns only the knowledge one)."""
+    if not has_knowledge_base(directory):
+        return None
+    return KnowledgeRetrieval.named(options.retrieval, directory, options.embeddings_url, options.embeddings_model)
+
+
 def _history(task: dict[str, Any]) -> list[dict[str, Any]]:
     return (task.get("initial_state") or {}).get("message_history") or []
 
@@ -139,6 +248,8 @@ def _gold(task: dict[str, Any]) -> dict[str, Any]:
     greeting: list[dict[str, Any]] = [] if history else [{"content": GREETING}]
     scenario = task["user_scenario"].get("instructions")
     opening = scenario.get("reason_for_call") if isinstance(scenario, dict) else scenario
+    for token in STOP_TOKENS:  # a scenario that tells the simulator when to stop must not stop the replay
+        opening = str(opening or "").replace(token, "")
     agent_steps = list(greeting)
     user_steps: list[dict[str, Any]] = [{"content": str(opening or "Hello, I need help.")}]
     for requestor, actions in _runs_by_requestor(criteria.get("actions") or []):

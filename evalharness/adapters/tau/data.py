@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalharness.adapters.tau.toolkit import Toolkit, fresh_copy, load_data_file
-from evalharness.datasets import read_json
+from evalharness.adapters.tau.toolkit import FrozenData, Toolkit, load_data_file
+from evalharness.datasets import decode_utf8
 from evalharness.errors import DataError
 from evalharness.tools import ToolError
 
@@ -27,9 +29,17 @@ class TauDomain:
     tasks: list[dict[str, Any]]
     splits: dict[str, list[str]]
 
+    @functools.cached_property
+    def _pristine(self) -> tuple[FrozenData, FrozenData]:
+        """The databases as every toolkit of the domain starts from them: shaped once, kept frozen (a task's
+        toolkit is made per sample and per gold replay, and airline's database is 7 MB)."""
+        db, user_db = self.toolkit_cls.shape(self.db, self.user_db)
+        return FrozenData(db), FrozenData(user_db)
+
     def new_toolkit(self, task: dict[str, Any] | None = None) -> Toolkit:
         """A toolkit over fresh copies of the databases, with the task's initial state applied."""
-        toolkit = self.toolkit_cls(fresh_copy(self.db) or {}, fresh_copy(self.user_db))
+        db, user_db = self._pristine
+        toolkit = self.toolkit_cls.over_shaped(db.thaw(), user_db.thaw())
         if task is not None:
             apply_initial_state(toolkit, task)
         return toolkit
@@ -47,6 +57,9 @@ class TauDomain:
 def apply_initial_state(toolkit: Toolkit, task: dict[str, Any]) -> None:
     """τ²-bench's ``initial_state``: data merged into the databases, then actions run on them. A toolkit
     that knows its domain's own initialisation (helpers that are not tools, message history) does it."""
+    prepare = getattr(toolkit, "prepare_for_task", None)
+    if prepare is not None:  # a domain whose tools depend on the task itself (banking_knowledge)
+        prepare(task)
     own = getattr(toolkit, "apply_initial_state", None)
     if own is not None:
         try:
@@ -108,7 +121,8 @@ def _action_problems(action: Any, where: str, toolkit_cls: type[Toolkit]) -> lis
         return [f"{where}.requestor: {requestor!r} is neither 'assistant' nor 'user'"]
     side = "user" if requestor == "user" else "agent"
     if toolkit_cls.tool_kind(str(action["name"]), side) is not None:
-        return []
+        argument_problems = getattr(toolkit_cls, "action_argument_problems", None)  # e.g. discoverable tools
+        return [f"{where}.{problem}" for problem in argument_problems(action)] if argument_problems else []
     tools = ", ".join(spec.name for spec in toolkit_cls.tool_specs(side))
     return [f"{where}.name: {action['name']!r} is not one of the {side}'s tools in domain "
             f"{toolkit_cls.domain} " + (f"(they are: {tools})" if tools else "(the domain has none)")]
@@ -130,6 +144,47 @@ def _assertion_names(toolkit_cls: type[Toolkit]) -> list[str]:
                   if getattr(fn, "__tau_assertion__", False))
 
 
+def find_domain(data: Path, name: str) -> Path:
+    """The directory of domain ``name`` in a copy of τ²-bench's data: ``domains/<name>`` in a checkout's
+    ``data/tau2``, ``<name>`` in a folder holding one directory per domain."""
+    if not data.is_dir():
+        problem = "is not a directory" if data.exists() else "does not exist"
+        raise DataError(f"tau2_data {data} {problem} (expected τ²-bench's data/tau2)")
+    places = (data / "domains" / name, data / name)
+    for place in places:
+        if place.is_dir():
+            return place
+    raise DataError(f"tau2_data {data}: no domain {name!r} (looked for {places[0]} and {places[1]})")
+
+
+def read_domain_json(path: Path) -> Any:
+    """A JSON file of a domain. A syntax error names its line and column: a task file is one document of
+    thousands of lines, some of them long."""
+    try:
+        text = decode_utf8(path.read_bytes(), str(path))
+    except OSError as e:
+        raise DataError(f"{path}: {e.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+
+
+def _read_tasks(directory: Path) -> list[tuple[Any, str]]:
+    """A domain's tasks, each with where it comes from: ``tasks.json``, or else one ``tasks/task_*.json`` file
+    per task in file-name order (τ²-bench's banking_knowledge)."""
+    tasks_path = directory / "tasks.json"
+    if tasks_path.is_file():
+        tasks = read_domain_json(tasks_path)
+        if not isinstance(tasks, list) or not tasks:
+            raise DataError(f"{tasks_path}: expected a non-empty list of tasks")
+        return [(task, f"{tasks_path} task {i}") for i, task in enumerate(tasks)]
+    files = sorted((directory / "tasks").glob("task_*.json"))
+    if not files:
+        raise DataError(f"{directory}: no tasks.json and no tasks/task_*.json")
+    return [(read_domain_json(path), str(path)) for path in files]
+
+
 def load_domain(directory: Path, name: str | None = None) -> TauDomain:
     from evalharness.adapters.tau.domains import toolkit_for
 
@@ -138,18 +193,13 @@ def load_domain(directory: Path, name: str | None = None) -> TauDomain:
         raise DataError(f"domain directory {directory} does not exist")
     domain = name or directory.name
     toolkit_cls = toolkit_for(domain)
-    tasks_path = directory / "tasks.json"
-    if not tasks_path.is_file():
-        raise DataError(f"{directory}: no tasks.json")
-    tasks = read_json(tasks_path)
-    if not isinstance(tasks, list) or not tasks:
-        raise DataError(f"{tasks_path}: expected a non-empty list of tasks")
-    problems = [p for i, task in enumerate(tasks)
-                for p in _task_problems(task, f"{tasks_path} task {i}", toolkit_cls)]
+    located = _read_tasks(directory)
+    tasks = [task for task, _ in located]
+    problems = [p for task, where in located for p in _task_problems(task, where, toolkit_cls)]
     if problems:
         raise DataError("\n".join(problems))
     splits_path = directory / "split_tasks.json"
-    splits = read_json(splits_path) if splits_path.is_file() else {}
+    splits = read_domain_json(splits_path) if splits_path.is_file() else {}
     if not isinstance(splits, dict) or not all(isinstance(v, list) for v in splits.values()):
         raise DataError(f"{splits_path}: expected an object mapping each split name to a list of task ids")
     return TauDomain(

@@ -3,7 +3,7 @@
 - DB: the final databases equal those reached by replaying the gold actions on the initial state
   (compared as canonical JSON; a readable diff is kept).
 - COMMUNICATE: every ``communicate_info`` string appears in some agent message (case and commas ignored).
-- ACTION: every gold action was called by the agent, matched by name and its ``compare_args``.
+- ACTION: every gold action was called by the agent or the user, matched by name and its ``compare_args``.
 - ENV_ASSERTION: the task's assertion functions hold on the final state.
 - NL_ASSERTION: an LLM judge agrees with every natural-language assertion (needs ``--judge-model``).
 
@@ -20,7 +20,7 @@ from typing import Any
 from evalharness.adapters.tau.data import DEFAULT_REWARD_BASIS, TauDomain
 from evalharness.adapters.tau.toolkit import Toolkit
 from evalharness.tools import ToolError
-from evalharness.types import Message
+from evalharness.types import Message, ToolCallRecord
 
 MAX_DIFFS = 20
 
@@ -32,14 +32,16 @@ class Reward:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def gold_toolkit(domain: TauDomain, task: dict[str, Any]) -> tuple[Toolkit, list[str]]:
-    """The state gold actions reach, and the errors they raised (a valid task raises none)."""
+def gold_toolkit(domain: TauDomain, task: dict[str, Any], live: bool = False) -> tuple[Toolkit, list[str]]:
+    """The state gold actions reach, and the errors they raised (a valid task raises none): as τ²-bench's
+    evaluator replays them, or (``live``) as a conversation making the same calls would."""
     toolkit = domain.new_toolkit(task)
+    replay = toolkit.call if live else toolkit.replay_gold
     errors = []
     for action in (task.get("evaluation_criteria") or {}).get("actions") or []:
         side = "user" if action.get("requestor") == "user" else "agent"
         try:
-            toolkit.call(action["name"], action.get("arguments") or {}, side=side)
+            replay(action["name"], action.get("arguments") or {}, side=side)
         except ToolError as e:
             errors.append(f"{action.get('action_id', action['name'])}: {e}")
     return toolkit, errors
@@ -76,17 +78,41 @@ def communicate_checks(task: dict[str, Any], messages: list[Message]) -> dict[st
     return {str(info): any(_normalise(str(info)) in text for text in said) for info in infos}
 
 
-def action_checks(task: dict[str, Any], messages: list[Message]) -> dict[str, bool]:
-    calls = [c for m in messages if m.role == "assistant" for c in m.tool_calls]
-    checks = {}
-    for action in (task.get("evaluation_criteria") or {}).get("actions") or []:
-        gold_args = action.get("arguments") or {}
-        keys = action.get("compare_args")
-        keys = list(gold_args) if keys is None else keys
-        matched = any(c.name == action["name"] and all(c.arguments.get(k) == gold_args.get(k) for k in keys)
-                      for c in calls)
-        checks[str(action.get("action_id", action["name"]))] = matched
-    return checks
+def _as_json(value: Any) -> Any:
+    """An argument as τ²-bench compares it: a string holding a JSON object or list is compared as that
+    value, so spacing and key order in a JSON-string argument do not matter."""
+    if isinstance(value, str) and value.strip().startswith(("{", "[")):
+        try:
+            return _as_json(json.loads(value.strip()))
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    return value
+
+
+def _matches(action: dict[str, Any], name: str, arguments: dict[str, Any]) -> bool:
+    """τ²-bench's ``Action.compare_with_tool_call``: without ``compare_args`` the call's own arguments are
+    the ones compared."""
+    if name != action["name"]:
+        return False
+    keys = action.get("compare_args")
+    keys = list(arguments) if keys is None else keys
+    gold = action.get("arguments") or {}
+    return ({k: _as_json(v) for k, v in arguments.items() if k in keys}
+            == {k: _as_json(v) for k, v in gold.items() if k in keys})
+
+
+def action_checks(task: dict[str, Any], messages: list[Message],
+                  user_calls: list[ToolCallRecord] | None = None) -> dict[str, bool]:
+    """Each gold action matched by some tool call of either side (τ²-bench collects the agent's and the
+    user's calls together)."""
+    calls = [(c.name, c.arguments) for m in messages if m.role == "assistant" for c in m.tool_calls]
+    calls += [(r.name, r.arguments) for r in user_calls or ()]
+    return {str(action.get("action_id", action["name"])): any(_matches(action, n, a) for n, a in calls)
+            for action in (task.get("evaluation_criteria") or {}).get("actions") or []}
 
 
 def assertion_checks(task: dict[str, Any], toolkit: Toolkit) -> dict[str, bool]:
@@ -102,12 +128,13 @@ def assertion_checks(task: dict[str, Any], toolkit: Toolkit) -> dict[str, bool]:
 
 
 def evaluate(domain: TauDomain, task: dict[str, Any], final: Toolkit, messages: list[Message],
-             terminated_by_stop: bool, nl_verdicts: dict[str, bool] | None) -> Reward:
+             terminated_by_stop: bool, nl_verdicts: dict[str, bool] | None,
+             user_calls: list[ToolCallRecord] | None = None) -> Reward:
     criteria = task.get("evaluation_criteria") or {}
     basis = criteria.get("reward_basis")
     basis = list(DEFAULT_REWARD_BASIS if basis is None else basis)  # an explicit [] means: no component
     gold, gold_errors = gold_toolkit(domain, task)
-    same_db = gold.snapshot() == final.snapshot()
+    same_db = gold.same_state(final)
     diffs = [] if same_db else json_diff(gold.state(), final.state())  # a walk of the whole DB: only on a miss
     components: dict[str, float] = {}
     details: dict[str, Any] = {"reward_basis": basis, "terminated_by_stop": terminated_by_stop}
@@ -123,7 +150,7 @@ def evaluate(domain: TauDomain, task: dict[str, Any], final: Toolkit, messages: 
         components["COMMUNICATE"] = 1.0 if all(checks.values()) else 0.0
         details["communicate_checks"] = checks
     if "ACTION" in basis:
-        checks = action_checks(task, messages)
+        checks = action_checks(task, messages, user_calls)
         components["ACTION"] = 1.0 if all(checks.values()) else 0.0
         details["action_checks"] = checks
     if "ENV_ASSERTION" in basis:

@@ -9,6 +9,7 @@ user. The user simulator (an LLM playing the task's scenario) answers, and ends 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -17,11 +18,11 @@ from typing import Any
 from evalharness.adapters.tau.toolkit import Toolkit
 from evalharness.agent import EpisodeContext
 from evalharness.errors import DataError
-from evalharness.models.base import CallContext, ModelBackend, ModelError
+from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError
 from evalharness.tools import Tool, ToolResult, execute_tool_call
 from evalharness.types import Episode, Message, SampleError, ToolCall, ToolCallRecord, ToolSpec
 
-GREETING = "Hi! How can I help you today?"
+GREETING = "Hello, what can I do for you today?"  # the project's own; τ²-bench's comes with its text
 STOP_TOKENS = ("###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###")
 
 USER_GUIDELINES = """\
@@ -56,9 +57,47 @@ information; never make up information or procedures. Each message you write goe
 </policy>"""
 
 
+class ConversationText:
+    """What the two models are shown besides the conversation: the system prompts, the greeting, how the
+    tools read, and the generation settings that go with them. This base is the project's own wording;
+    ``benchmark_text.BenchmarkText`` is τ²-bench's, read from the user's copy of τ²-bench."""
+
+    greeting: str = GREETING
+    temperature: float | None = None  # None: the run's setting
+    tool_choice: str | None = None  # sent with the tools when set
+    is_benchmark_text: bool = False
+
+    def agent_prompt(self, policy: str) -> str:
+        return AGENT_PROMPT.format(policy=policy)
+
+    def user_prompt(self, scenario: dict[str, Any], user_has_tools: bool) -> str:
+        guidelines = USER_GUIDELINES + (USER_TOOLS_GUIDELINES if user_has_tools else "")
+        return guidelines.format(scenario=describe_scenario(scenario))
+
+    def shown_specs(self, side: str, specs: list[ToolSpec]) -> list[ToolSpec]:
+        """One side's tools as the model is shown them, in the order it is shown them."""
+        return specs
+
+    def generate_config(self, run: GenerateConfig, has_tools: bool) -> GenerateConfig:
+        """The run's settings with this text's temperature where the run set none, and its tool choice."""
+        changes: dict[str, Any] = {}
+        if run.temperature is None and self.temperature is not None:
+            changes["temperature"] = self.temperature
+        if has_tools and self.tool_choice is not None:
+            changes["tool_choice"] = self.tool_choice
+        return dataclasses.replace(run, **changes) if changes else run
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about the wording."""
+        return {"source": "evalharness"}
+
+
+OWN_TEXT = ConversationText()
+
+
 @dataclass
 class Limits:
-    max_steps: int = 100  # messages of agent, user and tool calls together
+    max_steps: int = 200  # messages of agent, user and tool calls together (τ²-bench's default)
     max_errors: int = 10  # failed tool calls
 
 
@@ -105,7 +144,8 @@ def toolkit_tools(toolkit: Toolkit, side: str = "agent") -> list[Tool]:
         async def call(**arguments: Any) -> ToolResult:
             return ToolResult(toolkit.call(spec.name, arguments, side=side))
         return Tool(spec, call, check_arguments=not toolkit.raw_arguments)
-    return [make(spec) for spec in toolkit.tool_specs(side)]
+    offered = getattr(toolkit, "offered_user_tools", None) if side == "user" else None  # a task's own list
+    return [make(spec) for spec in toolkit.tool_specs(side) if offered is None or spec.name in offered]
 
 
 def start_from_history(episode: Episode, conversation: Conversation, history: list[dict[str, Any]]) -> str:
@@ -147,24 +187,32 @@ def start_from_history(episode: Episode, conversation: Conversation, history: li
 async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, policy: str, scenario: dict[str, Any],
                    user_backend: ModelBackend, limits: Limits,
                    history: list[dict[str, Any]] | None = None,
-                   conversation: Conversation | None = None) -> Conversation:
+                   conversation: Conversation | None = None,
+                   extra_agent_tools: list[Tool] | None = None,
+                   text: ConversationText = OWN_TEXT,
+                   run_tools: list[Tool] | None = None) -> Conversation:
     """Run one conversation; ``episode.messages`` is the agent's view of it (system prompt included).
 
     ``history`` (a task's earlier messages) replaces the greeting: the conversation goes on from there.
-    ``conversation``, when given, is filled in as the conversation goes (and returned)."""
-    agent_tools = {t.name: t for t in toolkit_tools(toolkit, "agent")}
+    ``conversation``, when given, is filled in as the conversation goes (and returned).
+    ``extra_agent_tools`` (a knowledge domain's retrieval tools) come before the toolkit's, as in τ²-bench.
+    ``text`` is the wording both models are shown (prompts, greeting, tools). ``run_tools`` (the run's own
+    additions, an MCP server's) come after the toolkit's."""
+    agent_tools = {t.name: t for t in [*(extra_agent_tools or ()), *toolkit_tools(toolkit, "agent"),
+                                       *(run_tools or ())]}
     user_tools = {t.name: t for t in toolkit_tools(toolkit, "user")}
-    agent_specs = [t.spec for t in agent_tools.values()]
-    user_specs = [t.spec for t in user_tools.values()]
-    guidelines = USER_GUIDELINES + (USER_TOOLS_GUIDELINES if user_tools else "")
-    episode.messages.append(Message(role="system", content=AGENT_PROMPT.format(policy=policy)))
+    agent_specs = text.shown_specs("agent", [t.spec for t in agent_tools.values()])
+    user_specs = text.shown_specs("user", [t.spec for t in user_tools.values()])
+    agent_config = text.generate_config(ctx.config, bool(agent_specs))
+    user_config = text.generate_config(ctx.config, bool(user_specs))
+    episode.messages.append(Message(role="system", content=text.agent_prompt(policy)))
     state = conversation if conversation is not None else Conversation()
-    state.user_view.append(Message(role="system", content=guidelines.format(scenario=describe_scenario(scenario))))
+    state.user_view.append(Message(role="system", content=text.user_prompt(scenario, bool(user_tools))))
     if history:
         turn = start_from_history(episode, state, history)
     else:
-        episode.messages.append(Message(role="assistant", content=GREETING))
-        state.user_view.append(Message(role="user", content=GREETING))
+        episode.messages.append(Message(role="assistant", content=text.greeting))
+        state.user_view.append(Message(role="user", content=text.greeting))
         state.steps, turn = 1, "user"
     user_context = CallContext(ctx.call.sample, ctx.call.epoch, role="user")
 
@@ -179,7 +227,7 @@ async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, poli
             return end("too_many_errors")
         if turn == "user":
             try:
-                reply = await user_backend.generate(state.user_view, user_specs, ctx.config, user_context)
+                reply = await user_backend.generate(state.user_view, user_specs, user_config, user_context)
             except ModelError as e:
                 if e.fatal:
                     raise
@@ -211,7 +259,7 @@ async def converse(ctx: EpisodeContext, episode: Episode, toolkit: Toolkit, poli
             turn = "agent"
             continue
         try:
-            output = await ctx.backend.generate(episode.messages, agent_specs, ctx.config, ctx.call)
+            output = await ctx.backend.generate(episode.messages, agent_specs, agent_config, ctx.call)
         except ModelError as e:
             if e.fatal:
                 raise

@@ -13,24 +13,30 @@ reads ``Error: <message>``, as in τ²-bench.
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import json
+import pickle
 import re
 import tomllib
 import typing
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel
+import orjson
+from pydantic import BaseModel, Field, create_model
 
 from evalharness.errors import DataError
+from evalharness.gc_pause import no_gc
 from evalharness.tools import ToolError
 from evalharness.types import ToolSpec
 
 ToolKind = Literal["read", "write", "think", "generic"]
+
+# a domain's database and its user database (None: the domain has none)
+Databases = tuple[dict[str, Any], dict[str, Any] | None]
 
 _JSON_TYPE = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
 
@@ -99,8 +105,13 @@ def _doc_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
     return description, args
 
 
-def spec_of(fn: Callable[..., Any], name: str) -> ToolSpec:
+def spec_of(fn: Callable[..., Any], name: str, tau2_shape: bool = False) -> ToolSpec:
+    """The tool's spec from its signature and docstring. ``tau2_shape``: the parameters' JSON schema as
+    τ²-bench builds it (a pydantic model named ``parameters`` made from the signature: titles, defaults,
+    ``$defs`` for model-typed arguments), so that a model shown τ²-bench's wording sees τ²-bench's schema."""
     description, arg_docs = _doc_parts(fn)
+    if tau2_shape:
+        return ToolSpec(name=name, description=description, parameters=tau2_parameters_schema(fn, arg_docs))
     hints = typing.get_type_hints(fn)
     properties: dict[str, Any] = {}
     required = []
@@ -117,17 +128,54 @@ def spec_of(fn: Callable[..., Any], name: str) -> ToolSpec:
                     parameters={"type": "object", "properties": properties, "required": required})
 
 
+def tau2_parameters_schema(fn: Callable[..., Any], arg_docs: dict[str, str]) -> dict[str, Any]:
+    """The JSON schema of a tool's arguments made the way τ²-bench makes it: one pydantic field per
+    argument (its annotation, its default, the docstring's description) in a model named ``parameters``.
+    Annotations keep their pydantic markers (``SkipJsonSchema``: a type the code accepts and the schema omits)."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    fields: dict[str, Any] = {}
+    for pname, param in inspect.signature(fn).parameters.items():
+        if pname == "self":
+            continue
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        if pname in arg_docs:
+            default = Field(default, description=arg_docs[pname])
+        fields[pname] = (hints.get(pname, Any), default)
+    return create_model("parameters", **fields).model_json_schema()
+
+
 class Toolkit:
     """Subclass per domain. ``db`` (and ``user_db``) are the live states the tools read and write."""
 
     domain: ClassVar[str]
-    # True: a call's arguments reach the method unchecked and it answers a bad call itself (τ²-bench's
-    # toolkits, whose error messages must read the same); False: the harness checks them against the schema
+    # True: a τ²-bench toolkit. A call's arguments reach the method unchecked and it answers a bad call
+    # itself (its error messages must read the same), and the tools' schemas have τ²-bench's shape.
+    # False: the harness checks arguments against the schema
     raw_arguments: ClassVar[bool] = False
+    # False in a domain whose environment does more after a call in a conversation than when τ²-bench's
+    # evaluator replays gold actions (telecom re-synchronises the user's phone): its ``replay_gold`` differs
+    gold_replay_is_live: ClassVar[bool] = True
 
     def __init__(self, db: dict[str, Any], user_db: dict[str, Any] | None = None) -> None:
         self.db = db
         self.user_db = user_db
+
+    @classmethod
+    def shape(cls, db: dict[str, Any], user_db: dict[str, Any] | None) -> Databases:
+        """The databases as a new toolkit keeps them. A domain whose toolkits reshape the data they are given
+        (τ²-bench's, through their data models) does it here too, so that a domain loaded once can hand every
+        toolkit a copy of the result (``over_shaped``) instead of reshaping megabytes per task."""
+        return db, user_db
+
+    @classmethod
+    def over_shaped(cls, db: dict[str, Any], user_db: dict[str, Any] | None) -> Self:
+        """A toolkit over databases that ``shape`` returned (or copies of them), which it does not shape
+        again; whatever else its constructor does, it does."""
+        token = _SHAPED.set(frozenset(id(data) for data in (db, user_db) if data is not None))
+        try:
+            return cls(db, user_db)
+        finally:
+            _SHAPED.reset(token)
 
     @classmethod
     def read_policy(cls, directory: Path) -> str:
@@ -143,17 +191,20 @@ class Toolkit:
     @classmethod
     @functools.cache
     def _members(cls, side: str) -> dict[str, tuple[Callable[..., Any], ToolKind]]:
-        found = {}
-        for name, fn in inspect.getmembers(cls, predicate=inspect.isfunction):
-            mark = getattr(fn, "__tau_tool__", None)
-            if mark and mark[0] == side:
-                found[name] = (fn, mark[1])
+        """One side's tools in τ²-bench's toolkit order: each class's own tools in the order they are
+        defined, the subclass's before those of its bases."""
+        found: dict[str, tuple[Callable[..., Any], ToolKind]] = {}
+        for klass in cls.__mro__:
+            for name, fn in vars(klass).items():
+                mark = getattr(fn, "__tau_tool__", None)
+                if mark and mark[0] == side and name not in found:
+                    found[name] = (fn, mark[1])
         return found
 
     @classmethod
     @functools.cache
     def tool_specs(cls, side: str = "agent") -> list[ToolSpec]:
-        return [spec_of(fn, name) for name, (fn, _) in sorted(cls._members(side).items())]
+        return [spec_of(fn, name, tau2_shape=cls.raw_arguments) for name, (fn, _) in cls._members(side).items()]
 
     @classmethod
     def tool_kind(cls, name: str, side: str = "agent") -> ToolKind | None:
@@ -161,6 +212,10 @@ class Toolkit:
         return member[1] if member else None
 
     # --- calling ---------------------------------------------------------------------------------------
+
+    def replay_gold(self, name: str, arguments: dict[str, Any], side: str = "agent") -> str:
+        """A gold action as τ²-bench's evaluator replays it to build the gold state (``make_tool_call``)."""
+        return self.call(name, arguments, side)
 
     def call(self, name: str, arguments: dict[str, Any], side: str = "agent") -> str:
         """Run a tool; its result as the text the model reads. Domain errors raise ToolError."""
@@ -203,6 +258,51 @@ class Toolkit:
         """Canonical JSON of the whole state (keys sorted): equal strings, equal states."""
         return json.dumps(self.state(), sort_keys=True, separators=(",", ":"))
 
+    def same_state(self, other: Toolkit) -> bool:
+        """``self.snapshot() == other.snapshot()``, mostly without building either string: states equal in
+        Python and in ``typed_json`` are equal as canonical JSON (Python alone takes 1 for 1.0 and True,
+        orjson alone NaN for null); any other pair is left to the snapshots."""
+        mine, theirs = self.state(), other.state()
+        if mine == theirs and (fast := typed_json(mine)) is not None and fast == typed_json(theirs):
+            return True
+        return self.snapshot() == other.snapshot()
+
+
+# the databases a toolkit under construction got from ``over_shaped`` (by id: only while it is being made)
+_SHAPED: ContextVar[frozenset[int]] = ContextVar("tau_shaped_databases", default=frozenset())
+
+
+def already_shaped(data: dict[str, Any]) -> bool:
+    """Whether the toolkit being made got ``data`` from ``Toolkit.over_shaped``."""
+    return id(data) in _SHAPED.get()
+
+
+def typed_json(value: Any) -> bytes | None:
+    """orjson's JSON of a value in its own key order (None for what orjson does not encode), about fifteen
+    times faster than canonical JSON from ``json.dumps``. Values equal in Python whose ``typed_json`` is
+    equal too read the same as canonical JSON: their keys come in the same order, their numbers have the
+    same types; values it tells apart may still be equal as canonical JSON (keys in another order)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
+
+
+class FrozenData:
+    """Plain data kept pickled and handed out as fresh copies: unpickling builds a database several times
+    faster than ``copy.deepcopy`` walks one, and what a toolkit does to its copy reaches no other. The
+    garbage collector pauses meanwhile: a million new containers would set off collections that walk the
+    whole heap, the domain's other copies included."""
+
+    __slots__ = ("_pickled",)
+
+    def __init__(self, data: Any) -> None:
+        self._pickled = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def thaw(self) -> Any:
+        with no_gc():
+            return pickle.loads(self._pickled)
+
 
 def load_data_file(directory: Path, stem: str, required: bool = True) -> dict[str, Any] | None:
     """``<stem>.json`` or ``<stem>.toml`` from a domain directory."""
@@ -213,13 +313,22 @@ def load_data_file(directory: Path, stem: str, required: bool = True) -> dict[st
                 if suffix == ".json":
                     return json.loads(path.read_text(encoding="utf-8"))
                 return tomllib.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
-                line = getattr(e, "lineno", None)
-                raise DataError(f"{path}{f':{line}' if line else ''}: cannot parse: {e}") from None
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+            except tomllib.TOMLDecodeError as e:
+                raise DataError(_toml_problem(path, e)) from None
     if required:
         raise DataError(f"{directory}: no {stem}.json or {stem}.toml")
     return None
 
 
-def fresh_copy(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    return copy.deepcopy(data)
+_TOML_PLACE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _toml_problem(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """``file:line:column: not valid TOML (reason)``: Python 3.11's TOML errors carry their place only in
+    the message's text."""
+    text = str(error)
+    place = _TOML_PLACE.search(text)
+    where = f"{path}:{place[1]}:{place[2]}" if place else str(path)
+    return f"{where}: not valid TOML ({_TOML_PLACE.sub('', text)})"

@@ -161,18 +161,21 @@
     if (ep.t !== null && ep.t !== undefined) box.appendChild(el("div", {}, el("span", { class: "role" }, "target"), pre(ep.t)));
     if (ep.omitted) box.appendChild(el("p", { class: "note" }, "transcript left out (" + ep.omitted + " messages) to keep the report small" +
       (ep.m.length ? "; the final answer is shown" : "") + ". Full transcript: samples.jsonl."));
+    const servers = new Map((ep.tl || []).filter((t) => t.sv).map((t) => [t.n, t.sv]));  // MCP tools' servers
+    const onServer = (sv) => (sv ? " (MCP server " + sv + ")" : "");
     for (const m of ep.m) {
       const cls = "msg " + (m.r || "") + (m.ie ? " err" : "");
-      const div = el("div", { class: cls }, el("div", { class: "role" }, (m.r || "?") + (m.nm ? " · " + m.nm : "") + (m.ie ? " · error" : "")));
+      const div = el("div", { class: cls }, el("div", { class: "role" }, (m.r || "?") + (m.nm ? " · " + m.nm : "") +
+        (m.sv ? " · MCP server " + m.sv : "") + (m.ie ? " · error" : "")));
       if (m.c !== null && m.c !== undefined) div.appendChild(pre(m.c));
       for (const c of m.tc || []) {
-        div.appendChild(el("div", { class: "toolcall" }, el("span", { class: "role" }, "tool call → " + c.n), pre(c.a),
+        div.appendChild(el("div", { class: "toolcall" }, el("span", { class: "role" }, "tool call → " + c.n + onServer(servers.get(c.n))), pre(c.a),
           c.pe ? el("div", { class: "errbox" }, "arguments not valid: " + c.pe) : null));
       }
       box.appendChild(div);
     }
     if (ep.tl && ep.tl.length) {
-      box.appendChild(el("p", { class: "dim" }, "tool log: " + ep.tl.map((t) => t.n + (t.ie ? " (error)" : "") +
+      box.appendChild(el("p", { class: "dim" }, "tool log: " + ep.tl.map((t) => (t.sv ? t.sv + "/" : "") + t.n + (t.ie ? " (error)" : "") +
         (t.du !== null && t.du !== undefined ? " " + Number(t.du).toFixed(2) + "s" : "")).join(", ")));
     }
     return box;

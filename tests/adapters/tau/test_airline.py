@@ -571,15 +571,23 @@ PARAMETERS = {
 }
 
 
-def without_descriptions(schema: Any) -> Any:
+def without_descriptions(schema: Any, defs: dict[str, Any] | None = None) -> Any:
+    """The schema's types alone: model-typed parts (``$ref`` to ``defs``) inlined, descriptions and
+    titles left out."""
     if isinstance(schema, dict):
-        return {k: without_descriptions(v) for k, v in schema.items() if k != "description"}
+        if "$ref" in schema and defs is not None:
+            return without_descriptions(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+        return {k: without_descriptions(v, defs) for k, v in schema.items() if k not in ("description", "title")}
+    if isinstance(schema, list):
+        return [without_descriptions(v, defs) for v in schema]
     return schema
 
 
 def object_of(*fields: str, **types: str) -> dict[str, Any]:
-    return {"type": "object", "properties": {f: {"type": types.get(f, "string")} for f in fields},
-            "required": list(fields)}
+    """A list entry as τ²-bench types it: the data model's object, or any object."""
+    model = {"type": "object", "properties": {f: {"type": types.get(f, "string")} for f in fields},
+             "required": list(fields)}
+    return {"anyOf": [model, {"type": "object", "additionalProperties": True}]}
 
 
 def test_tool_specs_are_complete() -> None:
@@ -590,16 +598,18 @@ def test_tool_specs_are_complete() -> None:
         assert len(spec.description) > 30, name
         props = spec.parameters["properties"]
         assert list(props) == PARAMETERS[name], name
-        assert spec.parameters["required"] == PARAMETERS[name], name  # no optional arguments
+        assert spec.parameters.get("required", []) == PARAMETERS[name], name  # no optional arguments
         for pname, schema in props.items():
             assert len(schema.get("description", "")) > 5, (name, pname)
     book = specs["book_reservation"].parameters["properties"]
-    assert without_descriptions(book["flights"]) == {"type": "array", "items": object_of("flight_number", "date")}
-    assert without_descriptions(book["passengers"]) == {
+    defs = specs["book_reservation"].parameters["$defs"]
+    assert without_descriptions(book["flights"], defs) == {
+        "type": "array", "items": object_of("flight_number", "date")}
+    assert without_descriptions(book["passengers"], defs) == {
         "type": "array", "items": object_of("first_name", "last_name", "dob")}
-    assert without_descriptions(book["payment_methods"]) == {
+    assert without_descriptions(book["payment_methods"], defs) == {
         "type": "array", "items": object_of("payment_id", "amount", amount="integer")}
-    assert all(field["description"] for field in book["flights"]["items"]["properties"].values())
+    assert all(field["description"] for field in defs["FlightInfo"]["properties"].values())
     assert book["cabin"]["enum"] == ["business", "economy", "basic_economy"]
     assert book["flight_type"]["enum"] == ["round_trip", "one_way"] and book["insurance"]["enum"] == ["yes", "no"]
     assert book["total_baggages"]["type"] == "integer"

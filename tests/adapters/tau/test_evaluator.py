@@ -75,7 +75,7 @@ def gold_steps(task: dict[str, Any], final: str) -> list[dict[str, Any]]:
 
 
 def said_all(task: dict[str, Any]) -> str:
-    infos = task["evaluation_criteria"]["communicate_info"]
+    infos = task["evaluation_criteria"].get("communicate_info") or []
     return "Done. " + "; ".join(infos) if infos else "Done."
 
 
@@ -110,9 +110,11 @@ def people(tasks: list[dict[str, Any]], agent: AgentSteps | None = None,
     def policy(body: dict[str, Any]) -> dict[str, Any]:
         messages = body["messages"]
         if is_user_request(body):
-            task = by_system[messages[0]["content"]]
+            # a customer with tools reads more after its scenario
+            task = next(t for prompt, t in by_system.items() if messages[0]["content"].startswith(prompt))
             if not any(m["role"] == "assistant" for m in messages):
-                reason = task["user_scenario"]["instructions"]["reason_for_call"]
+                instructions = task["user_scenario"]["instructions"]  # structured, or plain text
+                reason = instructions["reason_for_call"] if isinstance(instructions, dict) else instructions
                 return {"role": "assistant", "content": f"[{task['id']}] {reason}"}
             return {"role": "assistant", "content": user(task, body) if user else "###STOP###"}
         opening = next(m["content"] for m in messages if m["role"] == "user")

@@ -597,3 +597,15 @@ def test_tau_validate_replays_every_task(tmp_path: Path) -> None:
     proc = evalharness(tmp_path, "tau", "validate", "--domain-dir", str(DATA), timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{DATA}: {len(TASKS)}/{len(TASKS)} tasks replay their gold actions cleanly" in proc.stdout
+
+
+def test_dumped_states_are_tau2s_evaluator_states(tmp_path: Path) -> None:
+    # τ²-bench's gold state is its evaluator's replay (no sync between calls), not a conversation's
+    proc = evalharness(tmp_path, "tau", "validate", "--domain-dir", str(DATA), "--split", "base",
+                       "--dump-states", str(tmp_path / "states"), timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for task_id in BASE_IDS:
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id)  # as validate names its files
+        state = json.loads((tmp_path / "states" / f"{name}.json").read_text())
+        compact = json.dumps(state, sort_keys=True, separators=(",", ":"))
+        assert digest(compact) == TAU2_GOLD[task_id][0], task_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from evalharness.adapters.tau.domains.airline import AirlineTools
+from evalharness.adapters.tau.domains.banking_knowledge import BankingKnowledgeTools
 from evalharness.adapters.tau.domains.bikeshop import BikeshopToolkit
 from evalharness.adapters.tau.domains.mock import MockTools
 from evalharness.adapters.tau.domains.retail import RetailTools
@@ -11,7 +12,7 @@ from evalharness.adapters.tau.toolkit import Toolkit
 from evalharness.errors import DataError
 
 TOOLKITS: dict[str, type[Toolkit]] = {
-    cls.domain: cls for cls in (AirlineTools, BikeshopToolkit, MockTools, RetailTools, TelecomTools)}
+    cls.domain: cls for cls in (AirlineTools, BankingKnowledgeTools, BikeshopToolkit, MockTools, RetailTools, TelecomTools)}
 
 
 def toolkit_for(name: str) -> type[Toolkit]:
@@ -22,4 +23,4 @@ def toolkit_for(name: str) -> type[Toolkit]:
         raise DataError(f"no toolkit for τ²-bench domain {name!r}; known domains: {', '.join(sorted(TOOLKITS))}") from None
 
 
-__all__ = ["TOOLKITS", "AirlineTools", "BikeshopToolkit", "MockTools", "RetailTools", "TelecomTools", "toolkit_for"]
+__all__ = ["TOOLKITS", "AirlineTools", "BankingKnowledgeTools", "BikeshopToolkit", "MockTools", "RetailTools", "TelecomTools", "toolkit_for"]

@@ -5,8 +5,10 @@ database stays plain JSON data, so the fidelity lives in four places:
 
 - **Shape.** A toolkit puts its databases through the domain's data model once, when it is made
   (``DB_MODEL.model_validate(db).model_dump()``, written back into the same dict): fields get the model's
-  order and the defaults τ²-bench adds (an order's ``cancel_reason: null`` ...), numbers its types. Objects
-  a tool creates are built through the same models, so a bad argument fails with pydantic's own message.
+  order and the defaults τ²-bench adds (an order's ``cancel_reason: null`` ...), numbers its types. A loaded
+  domain does this once (``shape``) and gives each task's toolkit a copy of the result (``over_shaped``).
+  Objects a tool creates are built through the same models, so a bad argument fails with pydantic's own
+  message.
 - **Output.** A returned object reads as ``json.dumps(obj)`` of that dump (τ²-bench's
   ``Environment.to_json_str``: default separators, no indentation, every field); a string reads as itself.
 - **Errors.** Whatever a tool raises reaches the model as ``Error: <str(exception)>``, as in τ²-bench's
@@ -27,7 +29,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from evalharness.adapters.tau.toolkit import Toolkit
+from evalharness.adapters.tau.toolkit import Databases, Toolkit, already_shaped
 from evalharness.errors import DataError
 from evalharness.tools import ToolError
 
@@ -73,23 +75,43 @@ class TauToolkit(Toolkit):
 
     def __init__(self, db: dict[str, Any], user_db: dict[str, Any] | None = None) -> None:
         super().__init__(db, user_db)
-        self._normalise("assistant")
+        if not already_shaped(db):
+            self._normalise("assistant")
         if user_db is not None:
-            if self.USER_DB_MODEL is None:
-                raise DataError(f"domain {self.domain} has no user database")
-            self._normalise("user")
+            self._check_user_side()
+            if not already_shaped(user_db):
+                self._normalise("user")
+
+    @classmethod
+    def shape(cls, db: dict[str, Any], user_db: dict[str, Any] | None) -> Databases:
+        shaped_db = cls._shaped("assistant", db)
+        if user_db is None:
+            return shaped_db, None
+        cls._check_user_side()
+        return shaped_db, cls._shaped("user", user_db)
 
     # --- state ---------------------------------------------------------------------------------------
 
+    @classmethod
+    def _check_user_side(cls) -> None:
+        if cls.USER_DB_MODEL is None:
+            raise DataError(f"domain {cls.domain} has no user database")
+
+    @classmethod
+    def _shaped(cls, env_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A database put through its data model: the model's field order, defaults and number types."""
+        model = cls.DB_MODEL if env_type == "assistant" else cls.USER_DB_MODEL
+        assert model is not None
+        try:
+            return model.model_validate(data).model_dump(mode=cls.DUMP_MODE)
+        except ValidationError as e:
+            raise DataError(f"{cls.domain}: the {'user ' if env_type == 'user' else ''}database does not "
+                            f"fit τ²-bench's data model: {e}") from None
+
     def _normalise(self, env_type: str) -> None:
         target = self.db if env_type == "assistant" else self.user_db
-        model = self.DB_MODEL if env_type == "assistant" else self.USER_DB_MODEL
-        assert target is not None and model is not None
-        try:
-            shaped = model.model_validate(target).model_dump(mode=self.DUMP_MODE)
-        except ValidationError as e:
-            raise DataError(f"{self.domain}: the {'user ' if env_type == 'user' else ''}database does not "
-                            f"fit τ²-bench's data model: {e}") from None
+        assert target is not None
+        shaped = self._shaped(env_type, target)
         target.clear()
         target.update(shaped)
 

@@ -234,6 +234,10 @@ def resolve_key(mapping: Mapping[str, Any], key: str) -> str | None:
     return next((candidate for candidate in mapping if fold_for_match(candidate) == folded), None)
 
 
+# an entry of a list argument as τ²-bench types it: its data model or any object (``as_models`` decides)
+Entry = dict[str, Any]
+
+
 def as_models(items: Any, model: type[M]) -> Any:
     """A list argument as τ²-bench takes it: validated into ``model`` when every entry is an object, otherwise
     left as it is (and failing where an entry is used)."""
@@ -426,8 +430,8 @@ class AirlineTools(TauToolkit):
 
     @tool("write")
     def book_reservation(self, user_id: str, origin: str, destination: str, flight_type: FlightType,
-                         cabin: CabinClass, flights: list[FlightInfo], passengers: list[Passenger],
-                         payment_methods: list[Payment], total_baggages: int, nonfree_baggages: int,
+                         cabin: CabinClass, flights: list[FlightInfo | Entry], passengers: list[Passenger | Entry],
+                         payment_methods: list[Payment | Entry], total_baggages: int, nonfree_baggages: int,
                          insurance: Insurance) -> dict[str, Any]:
         """Book a new reservation for a user. The payments must add up to the total: each flight's price in
         the cabin per passenger, plus 30 per passenger with insurance, plus 50 per non-free bag. List the
@@ -546,8 +550,8 @@ class AirlineTools(TauToolkit):
         return reservation
 
     @tool("write")
-    def update_reservation_flights(self, reservation_id: str, cabin: CabinClass, flights: list[FlightInfo],
-                                   payment_id: str) -> dict[str, Any]:
+    def update_reservation_flights(self, reservation_id: str, cabin: CabinClass,
+                                   flights: list[FlightInfo | Entry], payment_id: str) -> dict[str, Any]:
         """Change the flights or the cabin of a reservation. The price difference is paid with, or refunded
         to, the payment method. List the change and get the user's explicit confirmation (yes) first. Returns
         the reservation.
@@ -591,7 +595,7 @@ class AirlineTools(TauToolkit):
 
     @tool("write")
     def update_reservation_passengers(self, reservation_id: str,
-                                      passengers: list[Passenger]) -> dict[str, Any]:
+                                      passengers: list[Passenger | Entry]) -> dict[str, Any]:
         """Replace the passengers of a reservation; their number cannot change. List the change and get the
         user's explicit confirmation (yes) first. Returns the reservation.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from evalharness.adapters.tau.domains._common import TauToolkit, dump, env_function
 from evalharness.adapters.tau.toolkit import assertion, tool, user_tool
@@ -103,7 +104,8 @@ class MockTools(TauToolkit, MockUserTools):
     USER_DB_MODEL = MockUserDB
 
     @tool("write")
-    def create_task(self, user_id: str, title: str, description: str | None = None) -> dict[str, Any]:
+    def create_task(self, user_id: str, title: str,
+                    description: str | SkipJsonSchema[None] = None) -> dict[str, Any]:
         """Create a new task for a user. Returns the task.
 
         Args:

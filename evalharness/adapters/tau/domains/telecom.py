@@ -14,9 +14,10 @@ When the sides are synchronised is part of the semantics, as in τ²-bench's ``E
 - τ²-bench's evaluator replays a task's gold actions with ``make_tool_call``, which does **not**
   synchronise, and hashes the result: ``call_without_sync`` reproduces that replay, so after an agent's
   ``refuel_data`` the gold user database still says the allowance is used up, and a user's
-  ``make_payment`` that follows ``send_payment_request`` finds no payment request. The harness's own gold
-  replay goes through ``call``: it is the state a conversation making the gold calls reaches, which is
-  the state the tasks' env assertions are written for (telecom's reward is made of those assertions).
+  ``make_payment`` that follows ``send_payment_request`` finds no payment request. The gold state (what
+  ``tau validate --dump-states`` writes, what a DB check compares with) is that replay's (``replay_gold``);
+  whether the gold calls satisfy the env assertions is checked on the state a conversation making them
+  reaches (``call``), which is what the assertions are written for (telecom's reward is made of them).
 
 τ²-bench behaviour kept on purpose:
 
@@ -228,6 +229,11 @@ class TelecomTools(TauToolkit, TelecomUserTools):
     def call_without_sync(self, name: str, arguments: dict[str, Any], side: str = "agent") -> str:
         """A tool call as τ²-bench's evaluator replays gold actions: no synchronisation."""
         return super().call(name, arguments, side)
+
+    gold_replay_is_live = False
+
+    def replay_gold(self, name: str, arguments: dict[str, Any], side: str = "agent") -> str:
+        return self.call_without_sync(name, arguments, side)
 
     def run_env_function(self, env_type: str, func_name: str, arguments: dict[str, Any]) -> Any:
         result = super().run_env_function(env_type, func_name, arguments)

@@ -22,6 +22,7 @@ and check it with the ``assert_*`` functions. Semantics follow τ²-bench's ``Te
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,12 +32,10 @@ from evalharness.adapters.tau.toolkit import assertion, user_tool
 
 SimStatus = Literal["active", "missing", "locked_pin", "locked_puk"]
 NetworkTechnology = Literal["none", "2G", "3G", "4G", "5G"]
-NetworkModePreference = Literal["4g_5g_preferred", "4g_only", "3g_only", "2g_only"]
 SignalStrength = Literal["none", "poor", "fair", "good", "excellent"]
 PerformanceLevel = Literal["unknown", "poor", "fair", "good", "excellent"]
 NetworkStatus = Literal["connected", "searching", "no_service", "emergency_only"]
 
-NETWORK_MODES = ("4g_5g_preferred", "4g_only", "3g_only", "2g_only")
 NETWORK_STATUSES = ("connected", "searching", "no_service", "emergency_only")
 # the technology each network mode connects to; 4G/5G preferred takes 5G wherever there is a 5G signal
 MODE_TECHNOLOGY = {"4g_only": "4G", "3g_only": "3G", "2g_only": "2G"}
@@ -66,8 +65,24 @@ class NoExtra(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# enums where τ²-bench has enums: a tool's schema names them in its ``$defs``
+class NetworkModePreference(StrEnum):
+    FOUR_G_5G_PREFERRED = "4g_5g_preferred"
+    FOUR_G_ONLY = "4g_only"
+    THREE_G_ONLY = "3g_only"
+    TWO_G_ONLY = "2g_only"
+
+
+NETWORK_MODES = tuple(mode.value for mode in NetworkModePreference)
+
+
+class APNNames(StrEnum):
+    INTERNET = "internet"
+    BROKEN = "broken"
+
+
 class APNSettings(NoExtra):
-    apn_name: Literal["internet", "broken"] = "internet"
+    apn_name: APNNames = APNNames.INTERNET
     reset_at_reboot: bool = False
     mms_apn: str | None = "mms"
     mmsc_url: str | None = "http://mms.carrier.com/mms/wapenc"
@@ -109,7 +124,7 @@ class MockPhoneAttributes(NoExtra):
     battery_level: int = 80
     data_enabled: bool = True
     roaming_enabled: bool = False
-    network_mode_preference: NetworkModePreference = "4g_5g_preferred"
+    network_mode_preference: NetworkModePreference = NetworkModePreference.FOUR_G_5G_PREFERRED
     active_apn_settings: APNSettings = Field(default_factory=APNSettings)
     wifi_enabled: bool = False
     wifi_connected: bool = False
@@ -371,7 +386,7 @@ class TelecomUserTools:
         return f"Network Mode Preference: {self.device['network_mode_preference']}"
 
     @user_tool("write")
-    def set_network_mode_preference(self, mode: str) -> str:
+    def set_network_mode_preference(self, mode: NetworkModePreference | str) -> str:
         """Choose which cellular network types the phone prefers; the phone then searches the network again.
 
         Args:
@@ -491,7 +506,7 @@ class TelecomUserTools:
                 "(These are technical settings, usually best left unchanged.)")
 
     @user_tool("write")
-    def set_apn_settings(self, apn_settings: APNSettings) -> str:
+    def set_apn_settings(self, apn_settings: APNSettings | dict[str, Any]) -> str:
         """Replace the phone's APN settings.
 
         Args:

@@ -1,0 +1,1 @@
+"""A τ²-bench knowledge base (``banking_knowledge``) and the retrieval configurations an agent reads it with."""

@@ -1,0 +1,1 @@
+"""Arena mode: open-ended answers of several runs judged pairwise, rated with Bradley–Terry."""

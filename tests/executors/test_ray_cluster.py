@@ -1,0 +1,314 @@
+"""`--executor ray` on a real two-node Ray cluster started on this machine (shared by this module's tests).
+
+Everything runs in a private network namespace (see ``cluster.py``). Results are compared with the local
+executor's on the same seed; faults are real (a node's raylet killed mid-run)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from evalharness.resources import builtin_tasks_dir
+from evalharness.sandboxes.docker import PROCESS_LABEL, RUN_DIR_LABEL, RUN_ID_LABEL
+from tests.executors.cluster import (
+    NamespacedServer,
+    PrivateNetwork,
+    RayCluster,
+    only_run_dir,
+    run_evalharness,
+    sample_lines,
+    start_evalharness,
+)
+from tests.support.openai_server import calculator_policy
+
+HANG_GUARD = 900.0
+BUILTIN_TASKS = builtin_tasks_dir()
+
+
+@pytest.fixture(scope="module")
+def network() -> Iterator[PrivateNetwork]:
+    net = PrivateNetwork()
+    yield net
+    net.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(network: PrivateNetwork) -> Iterator[RayCluster]:
+    c = RayCluster(network)
+    try:
+        c.add_node()
+        yield c
+    finally:
+        c.stop()
+
+
+def run_args(server: NamespacedServer, out: Path, *extra: str) -> list[str]:
+    return ["run", "--model", "openai:scripted-model", "--base-url", server.base_url, "--seed", "7",
+            "--no-progress", "--no-report", "--out", str(out), *extra]
+
+
+def on_ray(cluster: RayCluster) -> list[str]:
+    return ["--executor", "ray", "--ray-address", cluster.address]
+
+
+def comparable(line: dict) -> dict:
+    """What a sample's line says about the model's work, without when and how long it ran."""
+    episode = {k: v for k, v in line["episode"].items() if k not in ("model_time", "tool_time")}
+    for record in episode.get("tool_log", []):
+        record.pop("duration", None)
+    return {"scores": line["scores"], "error": line["error"], "seed": line["seed"], "episode": episode}
+
+
+def by_key(lines: list[dict]) -> dict[tuple[str, str, int], dict]:
+    return {(d["task"], d["sample_id"], d["epoch"]): comparable(d) for d in lines}
+
+
+def assert_each_once(lines: list[dict], expected: int) -> None:
+    counts = collections.Counter((d["task"], d["sample_id"], d["epoch"]) for d in lines)
+    assert len(counts) == expected and set(counts.values()) == {1}, counts
+
+
+def test_smoke_suite_on_two_nodes_equals_the_local_run(network: PrivateNetwork, cluster: RayCluster,
+                                                       tmp_path: Path) -> None:
+    with NamespacedServer(network) as server:
+        local = run_evalharness(network, *run_args(server, tmp_path / "local", "--suite", "smoke"))
+        ray_run = run_evalharness(network, *run_args(server, tmp_path / "ray", "--suite", "smoke",
+                                                     *on_ray(cluster)))
+    assert local.returncode == 0, local.stderr
+    assert ray_run.returncode == 0, ray_run.stderr
+    assert "Traceback" not in ray_run.stderr
+    local_lines = sample_lines(only_run_dir(tmp_path / "local"))
+    ray_lines = sample_lines(only_run_dir(tmp_path / "ray"))
+    assert_each_once(ray_lines, 12)
+    assert by_key(ray_lines) == by_key(local_lines)
+    assert all(line["scores"][0]["value"] == 1.0 for line in ray_lines)  # the sandboxed python task included
+    session = json.loads((only_run_dir(tmp_path / "ray") / "manifest.json").read_text())["sessions"][-1]
+    assert session["executor"]["name"] == "ray"
+    assert len(session["executor"]["nodes"]) == 2
+    assert len(session["executor"]["sandbox_nodes"]) == 2
+
+
+def test_the_connection_limit_holds_across_the_cluster(network: PrivateNetwork, cluster: RayCluster,
+                                                       tmp_path: Path) -> None:
+    with NamespacedServer(network, latency=0.3) as server:
+        proc = run_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                  "count=16", "--max-samples", "16", "--max-connections", "3",
+                                                  *on_ray(cluster)))
+        peak = server.log.max_in_flight
+    assert proc.returncode == 0, proc.stderr
+    assert_each_once(sample_lines(only_run_dir(tmp_path)), 16)
+    assert 2 <= peak <= 3  # concurrent requests from the workers, never more than the cap for them all
+
+
+def test_a_run_resumes_across_executors(network: PrivateNetwork, cluster: RayCluster, tmp_path: Path) -> None:
+    with NamespacedServer(network) as server:
+        first = run_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                   "count=6"))
+        assert first.returncode == 0, first.stderr
+        run_dir = only_run_dir(tmp_path)
+        complete = by_key(sample_lines(run_dir))
+        for executor in (on_ray(cluster), []):
+            drop_last_lines(run_dir / "samples.jsonl", 3)  # as if the previous session had stopped early
+            resumed = run_evalharness(network, "run", "--resume", str(run_dir), "--no-progress",
+                                      "--no-report", *executor)
+            assert resumed.returncode == 0, resumed.stderr
+            assert_each_once(sample_lines(run_dir), 6)
+            assert by_key(sample_lines(run_dir)) == complete
+    sessions = json.loads((run_dir / "manifest.json").read_text())["sessions"]
+    assert [s["executor"]["name"] for s in sessions] == ["local", "ray", "local"]
+    assert [s["pending"] for s in sessions] == [6, 3, 3]
+
+
+def drop_last_lines(path: Path, count: int) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-count]))
+
+
+def test_a_node_killed_mid_run_costs_nothing(network: PrivateNetwork, cluster: RayCluster,
+                                             tmp_path: Path) -> None:
+    doomed = cluster.add_node()  # a third node, so the module's cluster keeps its two
+    total = 24
+    with NamespacedServer(network, latency=1.0) as server:
+        proc = start_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                    f"count={total}", "--max-samples", "6", *on_ray(cluster)))
+        try:
+            wait_for_results(tmp_path, 3, proc)  # every worker has samples in flight from here on
+            doomed.kill_raylet()
+            stdout, stderr = proc.communicate(timeout=HANG_GUARD)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "is gone" in stderr and "run again elsewhere" in stderr, stderr
+    lines = sample_lines(only_run_dir(tmp_path))
+    assert_each_once(lines, total)
+    assert all(line["error"] is None and line["scores"][0]["value"] == 1.0 for line in lines)
+    doomed.stop()
+    cluster.wait_for_dead_node(2)  # the next test sees the module's two nodes only
+
+
+def wait_for_results(out: Path, count: int, proc) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        dirs = [p for p in out.iterdir() if p.is_dir()] if out.exists() else []
+        if dirs and (dirs[0] / "samples.jsonl").exists() and len(sample_lines(dirs[0])) >= count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} results recorded")
+
+
+def test_task_files_that_only_the_driver_can_see_reach_the_workers(
+        network: PrivateNetwork, cluster: RayCluster, tmp_path: Path) -> None:
+    data = cluster.driver_only_dir / tmp_path.name
+    shutil.copytree(BUILTIN_TASKS / "tau" / "bikeshop", data / "bikeshop")
+    shutil.copytree(BUILTIN_TASKS / "spreadsheet", data / "sheets")
+    for name in ("corpus.jsonl", "questions.jsonl"):
+        shutil.copy(BUILTIN_TASKS / "search" / name, data / name)
+    suite = data / "suite.yaml"
+    suite.write_text(
+        "name: own-data\n"
+        "tasks:\n"
+        f"  - {{task: tau, options: {{domain_dir: {data / 'bikeshop'}}}}}\n"
+        f"  - {{task: search, options: {{corpus: {data / 'corpus.jsonl'}, "
+        f"questions: {data / 'questions.jsonl'}}}}}\n"
+        f"  - {{task: spreadsheet, options: {{dataset: {data / 'sheets'}, recalculate: false}}}}\n")
+    assert cluster.nodes_that_see(suite) == 0  # each node sees an empty folder in its place
+    proc = run_evalharness(network, "run", "--suite", str(suite), "--model", "scripted:gold", "--limit", "2",
+                           "--no-progress", "--no-report", "--out", str(tmp_path), *on_ray(cluster))
+    assert proc.returncode == 0, proc.stderr
+    lines = sample_lines(only_run_dir(tmp_path))
+    assert_each_once(lines, 6)
+    assert {line["task"] for line in lines} == {"tau", "search", "spreadsheet"}
+    assert all(line["error"] is None and line["scores"][0]["value"] == 1.0 for line in lines), lines
+
+
+def test_a_local_checkpoint_answers_from_replicas_on_the_nodes(network: PrivateNetwork, cluster: RayCluster,
+                                                                tmp_path: Path) -> None:
+    # a few tokens per answer, one turn per sample: bounded by counts, whatever the machine's speed
+    proc = run_evalharness(network, "run", "--suite", "smoke", "--limit", "2", "--max-turns", "1",
+                           "--model", "hf:smollm2-135m", "--model-args",
+                           "replicas=2,threads=1,temperature=0,max_tokens=8", "--no-progress", "--no-report",
+                           "--out", str(tmp_path), *on_ray(cluster))
+    assert proc.returncode == 0, proc.stderr
+    run_dir = only_run_dir(tmp_path)
+    lines = sample_lines(run_dir)
+    assert_each_once(lines, 4)
+    assert all(line["error"] is None and line["episode"]["model_calls"] == 1 for line in lines), lines
+    assert all(line["episode"]["usage"]["output_tokens"] > 0 for line in lines)
+    model = json.loads((run_dir / "manifest.json").read_text())["model"]
+    assert model["backend"] == "hf" and model["replicas"] == 2
+    assert len(model["replica_nodes"]) == 2  # one replica per node: each node's only CPU
+
+
+def test_sigterm_during_a_ray_run_records_it_interrupted(network: PrivateNetwork, cluster: RayCluster,
+                                                          tmp_path: Path) -> None:
+    total = 12
+    with NamespacedServer(network, latency=1.0) as server:
+        proc = start_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                    f"count={total}", "--max-samples", "2", *on_ray(cluster)))
+        try:
+            wait_for_results(tmp_path, 1, proc)
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=HANG_GUARD)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    run_dir = only_run_dir(tmp_path)
+    assert proc.returncode == 130, stderr
+    assert f"resume with `evalharness run --resume {run_dir}`" in stderr, stderr
+    assert "Traceback" not in stderr
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and manifest["sessions"][-1]["status"] == "interrupted"
+    lines = sample_lines(run_dir)
+    assert 0 < len(lines) < total
+    assert_each_once(lines, len(lines))
+
+
+class HeldAfterFirstAnswer(NamespacedServer):
+    """Answers until one sample has its final answer, then holds every request until ``release``: the run
+    stays mid-way, with its sandboxes alive, for as long as a test needs to look at them."""
+
+    def __init__(self, network: PrivateNetwork) -> None:
+        super().__init__(network, policy=self._policy)
+        self.released = threading.Event()
+        self._final_answers = 0
+
+    def _policy(self, body: dict[str, Any]) -> dict[str, Any]:
+        message = calculator_policy(body)
+        if not message.get("tool_calls"):
+            self._final_answers += 1
+        return message
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
+        while self._final_answers and not self.released.is_set():
+            await asyncio.sleep(0.05)
+        return await super()._answer(request)
+
+
+def labelled_containers(label: str) -> list[dict[str, str]]:
+    """The labels of the containers carrying ``label`` (``key=value``)."""
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label={label}"], capture_output=True, text=True,
+                         timeout=HANG_GUARD, check=True).stdout.split()
+    if not ids:
+        return []
+    inspected = subprocess.run(["docker", "inspect", "--format", "{{json .Config.Labels}}", *ids],
+                               capture_output=True, text=True, timeout=HANG_GUARD, check=False).stdout
+    return [json.loads(line) for line in inspected.splitlines() if line.strip()]
+
+
+def test_containers_made_by_ray_workers_carry_the_run_labels(network: PrivateNetwork, cluster: RayCluster,
+                                                              tmp_path: Path) -> None:
+    with HeldAfterFirstAnswer(network) as server:
+        proc = start_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                    "count=4", "--opt", "tool=python", "--max-samples", "2",
+                                                    "--max-sandboxes", "1", *on_ray(cluster)))
+        try:
+            run_dir = wait_for_run_dir(tmp_path, proc)
+            # the first sample's sandbox is gone; the ones started after it serve the run and say so
+            labelled = wait_for_containers(f"{RUN_DIR_LABEL}={run_dir.resolve()}", proc)
+            node_processes = {p.pid for node in cluster.nodes for p in node.processes()}
+            server.released.set()
+            _, stderr = proc.communicate(timeout=HANG_GUARD)
+        finally:
+            server.released.set()
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, stderr
+    assert_each_once(sample_lines(run_dir), 4)
+    for labels in labelled:
+        assert labels[RUN_ID_LABEL] == run_dir.name
+        assert int(labels[PROCESS_LABEL + "pid"]) in node_processes  # made by a worker on a node
+    assert labelled_containers(f"{RUN_DIR_LABEL}={run_dir.resolve()}") == []  # removed when the run ended
+
+
+def wait_for_run_dir(out: Path, proc) -> Path:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if out.exists() and (dirs := [p for p in out.iterdir() if p.is_dir()]):
+            return dirs[0]
+        time.sleep(0.2)
+    raise AssertionError("the run directory did not appear")
+
+
+def wait_for_containers(label: str, proc) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if found := labelled_containers(label):
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"no container labelled {label} appeared during the run")
