@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 from evalharness.errors import ConfigError
@@ -38,7 +39,7 @@ EFFORT_ALIASES = {"medium": "mid"}  # reasoning_effort's name for the middle lev
 ELASTIC_TOKENS_PER_SECOND = 1000.0  # the latency it reports: a server that emits this many tokens a second
 
 
-class OfflineBackend:
+class OfflineBackend(ABC):
     """A backend without a model (the scripted models, the arena's scripted judges): nothing to check or
     close, and a reply made at once, whose latency is the time it took to make."""
 
@@ -64,9 +65,9 @@ class OfflineBackend:
         message, usage = self.reply(messages, context)
         return ModelOutput(message, "stop", usage, time.perf_counter() - start)
 
+    @abstractmethod
     def reply(self, messages: list[Message], context: CallContext | None) -> tuple[Message, Usage]:
         """The reply to the conversation and its token counts."""
-        raise NotImplementedError
 
     async def aclose(self) -> None:
         return None
