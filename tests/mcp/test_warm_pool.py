@@ -63,7 +63,8 @@ async def test_closing_stops_the_servers_started_ahead(tmp_path: Path) -> None:
     pid_dir.mkdir()
     servers = ToolServers("t", [toy_spec("toy", "--pid-dir", str(pid_dir))])
     servers.start_ahead(2, samples=10)
-    spares = {await a_new_server(pid_dir, set())}
-    spares.add(await a_new_server(pid_dir, spares))
+    async with asyncio.timeout(START_GUARD_SECONDS):  # both start at once: wait for the two of them
+        while len(spares := started(pid_dir)) < 2:
+            await asyncio.sleep(0.05)
     await servers.close()
     assert spares == started(pid_dir) and not any(alive(pid) for pid in spares)
