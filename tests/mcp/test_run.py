@@ -74,12 +74,12 @@ async def test_a_crashing_server_costs_its_sample_as_a_tool_server_error(tmp_pat
 
 async def test_a_hanging_shared_server_is_replaced_for_the_next_sample(tmp_path: Path) -> None:
     marker = tmp_path / "tripped"
-    spec = toy_spec("toy", "--marker", str(marker), "--hang-once", lifecycle="run", call_timeout=2.0)
+    spec = toy_spec("toy", "--marker", str(marker), "--hang-once", lifecycle="run", call_timeout=10.0)
     with ScriptedOpenAIServer(policy=call_then_answer("evaluate", expression_of)) as server:
         results = await run_with(server, tmp_path, [spec], max_samples=1)
     first, *others = results
     assert first.error is not None and first.error.kind == "tool_server_error"
-    assert "did not answer a call to 'evaluate' within 2s" in first.error.message
+    assert "did not answer a call to 'evaluate' within 10s" in first.error.message
     assert [r.score for r in others] == [1.0, 1.0]
 
 
