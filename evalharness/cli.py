@@ -438,7 +438,7 @@ async def _mcp_serve(args: argparse.Namespace) -> int:
 def _check_executor(args: argparse.Namespace) -> None:
     """Before anything else runs: Ray installed when asked for, its address only with it."""
     if args.executor == "ray":
-        from evalharness.executors.ray_executor import require_ray
+        from evalharness.executors.ray_cluster import require_ray
 
         require_ray()
     elif args.ray_address is not None:
@@ -448,7 +448,7 @@ def _check_executor(args: argparse.Namespace) -> None:
 def _join_ray(args: argparse.Namespace, config: Any, model_args: Any, backend: Any) -> Any:
     """Join the cluster; the model under test as the run reaches it there (``hf:`` with ``replicas=N``: N
     copies on the cluster, which the driver starts instead of loading one of its own)."""
-    from evalharness.executors.ray_executor import connect
+    from evalharness.executors.ray_cluster import connect
     from evalharness.models.torch_local import replica_count
 
     connect(args.ray_address)
@@ -461,7 +461,7 @@ def _join_ray(args: argparse.Namespace, config: Any, model_args: Any, backend: A
 
 
 def _leave_ray() -> None:
-    from evalharness.executors.ray_executor import disconnect
+    from evalharness.executors.ray_cluster import disconnect
 
     disconnect()
 

@@ -28,7 +28,9 @@ EXTRAS = {extra: {_name(r) for r in reqs} for extra, reqs in PYPROJECT["project"
 # modules that only an extra's feature loads (lazily, with a message naming the extra when it is missing)
 EXTRA_ONLY_MODULES = {"evalharness/serve.py": "local", "evalharness/mcp/client.py": "mcp",
                       "evalharness/mcp/toolbox.py": "mcp", "evalharness/mcp/serve.py": "mcp",
-                      "evalharness/executors/ray_replicas.py": "ray"}
+                      "evalharness/executors/ray_replicas.py": "ray",
+                      "evalharness/executors/ray_executor.py": "ray",
+                      "evalharness/executors/ray_limits.py": "ray"}
 
 
 def third_party_imports(top_level_only: bool, skip: frozenset[str] = frozenset()) -> dict[str, set[str]]:

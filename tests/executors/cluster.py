@@ -26,6 +26,7 @@ from tests.support.openai_server import ScriptedOpenAIServer
 
 CLONE_NEWNET = 0x40000000
 HEAD_PORT = 6379
+RAY_TOKEN_SOURCES = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")  # besides ~/.ray/auth_token
 START_TIMEOUT = 300.0  # a hang guard: node start-up on a loaded 2-core machine can take a minute
 
 
@@ -73,8 +74,14 @@ class NamespacedServer(ScriptedOpenAIServer):
         super()._serve()
 
 
-def ray_env() -> dict[str, str]:
-    return cli_env(RAY_USAGE_STATS_ENABLED="0")
+def ray_env(**overrides: str) -> dict[str, str]:
+    """The environment of every node, driver and helper script the tests start, whatever the user's ``~/.ray``
+    holds: Ray 2.60 turns token authentication on for a head node when ``RAY_AUTH_MODE`` is unset and
+    ``~/.ray/auth_token`` exists (which a bare ``ray.init()`` anywhere on the machine writes), and a driver
+    given an address would not send the token. An explicit mode is respected, so it is off unless a test
+    asks for it through ``overrides``; the user's own token settings never reach a test's processes."""
+    env = {k: v for k, v in cli_env().items() if k not in RAY_TOKEN_SOURCES}
+    return {**env, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", **overrides}
 
 
 def hiding(folder: str, *argv: str) -> list[str]:
@@ -88,11 +95,11 @@ class RayNode:
     """One ``ray start --block`` and what it spawned; stopped by process id, never by name. The node cannot
     see ``hidden``, a folder of the driver's."""
 
-    def __init__(self, network: PrivateNetwork, hidden: str, *args: str) -> None:
+    def __init__(self, network: PrivateNetwork, hidden: str, *args: str, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
             network.command(*hiding(hidden, "ray", "start", "--block", "--num-cpus", "1",
                                     "--object-store-memory", "100000000", "--disable-usage-stats", *args)),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ray_env(), start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
 
     def processes(self) -> list[psutil.Process]:
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -117,23 +124,33 @@ class RayNode:
 
 class RayCluster:
     """A head node and worker nodes, each with one CPU, all in ``network``. ``driver_only_dir`` is a folder
-    that the driver sees and no node does (as on machines that share no filesystem)."""
+    that the driver sees and no node does (as on machines that share no filesystem). ``env``: variables its
+    nodes and the drivers of ``ask`` get on top of ``ray_env()`` (a cluster that requires a token, say);
+    ``head_env``: the head node's own (no Docker engine there, say)."""
 
-    def __init__(self, network: PrivateNetwork) -> None:
+    def __init__(self, network: PrivateNetwork, head_env: dict[str, str] | None = None, **env: str) -> None:
         self.network = network
+        self.env = ray_env(**env)
         # short: Ray puts Unix sockets under it, whose paths are limited to 107 bytes
         self.temp_dir = tempfile.mkdtemp(prefix="ehray-", dir="/tmp")
         self.driver_only_dir = Path(tempfile.mkdtemp(prefix="ehray-driver-", dir="/tmp"))
         self.nodes = [RayNode(network, str(self.driver_only_dir), "--head", "--port", str(HEAD_PORT),
-                              "--temp-dir", self.temp_dir, "--include-dashboard=false")]
-        self.wait_for_nodes(1)
+                              "--temp-dir", self.temp_dir, "--include-dashboard=false",
+                              env={**self.env, **(head_env or {})})]
+        try:
+            self.wait_for_nodes(1)
+        except BaseException:
+            self.stop()  # a head node no driver can reach (one requiring a token, say) must not outlive this
+            raise
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{HEAD_PORT}"
 
-    def add_node(self) -> RayNode:
-        node = RayNode(self.network, str(self.driver_only_dir), "--address", self.address)
+    def add_node(self, **env: str) -> RayNode:
+        """A worker node; ``env``: variables of its own on top of the cluster's (no Docker engine, say)."""
+        node = RayNode(self.network, str(self.driver_only_dir), "--address", self.address,
+                       env={**self.env, **env})
         self.nodes.append(node)
         self.wait_for_nodes(sum(1 for n in self.nodes if n.process.poll() is None))
         return node
@@ -146,7 +163,7 @@ class RayCluster:
         """``code`` run by a Ray driver connected to the cluster (``ray`` imported)."""
         script = f"import ray; ray.init(address={self.address!r}, logging_level='ERROR')\n{code}"
         return subprocess.run(self.network.command(sys.executable, "-c", script), capture_output=True,
-                              text=True, env=ray_env(), timeout=START_TIMEOUT, check=False)
+                              text=True, env=self.env, timeout=START_TIMEOUT, check=False)
 
     def nodes_that_see(self, path: Path) -> int:
         """How many live nodes have ``path``."""
@@ -172,6 +189,12 @@ class RayCluster:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the Ray cluster still has more than {alive} live nodes")
             time.sleep(1)
+
+    def __enter__(self) -> RayCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         for node in reversed(self.nodes):

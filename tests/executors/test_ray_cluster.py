@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import shutil
 import signal
@@ -14,9 +15,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from aiohttp import web
 
@@ -31,6 +34,7 @@ from tests.executors.cluster import (
     sample_lines,
     start_evalharness,
 )
+from tests.mcp.support import START_GUARD_SECONDS, TOY, calls_then_answer, expression_of, toy_spec
 from tests.support.openai_server import calculator_policy
 
 HANG_GUARD = 900.0
@@ -38,20 +42,10 @@ BUILTIN_TASKS = builtin_tasks_dir()
 
 
 @pytest.fixture(scope="module")
-def network() -> Iterator[PrivateNetwork]:
-    net = PrivateNetwork()
-    yield net
-    net.close()
-
-
-@pytest.fixture(scope="module")
 def cluster(network: PrivateNetwork) -> Iterator[RayCluster]:
-    c = RayCluster(network)
-    try:
+    with RayCluster(network) as c:
         c.add_node()
         yield c
-    finally:
-        c.stop()
 
 
 def run_args(server: NamespacedServer, out: Path, *extra: str) -> list[str]:
@@ -100,16 +94,20 @@ def test_smoke_suite_on_two_nodes_equals_the_local_run(network: PrivateNetwork, 
     assert len(session["executor"]["sandbox_nodes"]) == 2
 
 
-def test_the_connection_limit_holds_across_the_cluster(network: PrivateNetwork, cluster: RayCluster,
-                                                       tmp_path: Path) -> None:
+@pytest.mark.parametrize(("max_samples", "max_connections", "lowest"), [
+    (16, 3, 2),  # the connection cap: concurrent requests from all the workers never exceed it
+    (3, 16, 1),  # the sample cap: workers hold samples beyond those they run, never in slots of their own
+])
+def test_the_limits_hold_across_the_cluster(network: PrivateNetwork, cluster: RayCluster, tmp_path: Path,
+                                            max_samples: int, max_connections: int, lowest: int) -> None:
     with NamespacedServer(network, latency=0.3) as server:
         proc = run_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
-                                                  "count=16", "--max-samples", "16", "--max-connections", "3",
-                                                  *on_ray(cluster)))
-        peak = server.log.max_in_flight
+                                                  "count=16", "--max-samples", str(max_samples),
+                                                  "--max-connections", str(max_connections), *on_ray(cluster)))
+        peak = server.log.max_in_flight  # a sample asks one thing at a time
     assert proc.returncode == 0, proc.stderr
     assert_each_once(sample_lines(only_run_dir(tmp_path)), 16)
-    assert 2 <= peak <= 3  # concurrent requests from the workers, never more than the cap for them all
+    assert lowest <= peak <= min(max_samples, max_connections)
 
 
 def test_a_run_resumes_across_executors(network: PrivateNetwork, cluster: RayCluster, tmp_path: Path) -> None:
@@ -312,3 +310,189 @@ def wait_for_containers(label: str, proc) -> list[dict[str, str]]:  # type: igno
             return found
         time.sleep(0.5)
     raise AssertionError(f"no container labelled {label} appeared during the run")
+
+
+MCP_SAMPLES = 6
+MCP_NODES = 2  # the module's cluster: with --max-samples 2, one sample in flight per node
+SPARE_GUARD = 2 * START_GUARD_SECONDS  # a hang guard: how long a node's next server may take to come up
+MCP_TOOLS = {"each_evaluate", "each_pid", "each_count", "shared_pid"}
+
+
+@dataclass
+class Journal:
+    """What the toy servers of one spec wrote to their ``--journal``, by pid: the process's parent when it
+    came up and, once its client stopped it, the parent it had then."""
+
+    up: dict[int, int]
+    closed: dict[int, int]
+
+
+def read_journal(path: Path) -> Journal:
+    up: dict[int, int] = {}
+    closed: dict[int, int] = {}
+    text = path.read_text() if path.exists() else ""
+    for line in text.splitlines(keepends=True):
+        fields = line.split()
+        if line.endswith("\n") and len(fields) == 3:  # a line being written is read next time
+            pid, event, parent = fields
+            (up if event == "up" else closed)[int(pid)] = int(parent)
+    return Journal(up, closed)
+
+
+def no_arguments(_: str) -> dict[str, Any]:
+    return {}
+
+
+def tool_outputs(body: dict[str, Any]) -> dict[str, str]:
+    """The tool results a request brings the model, by tool name (none in a sample's first request)."""
+    messages = body["messages"]
+    names = {call["id"]: call["function"]["name"]
+             for m in messages if m["role"] == "assistant" for call in m.get("tool_calls") or ()}
+    return {names[m["tool_call_id"]]: m["content"] for m in messages if m["role"] == "tool"}
+
+
+class HeldUntilTheNodesNextServerIsUp(NamespacedServer):
+    """A model that calls a per-sample server (``each``) and a shared one (``shared``), then answers. It
+    answers a sample's tool results only once the sample's node has a per-sample server up that no sample
+    used (or every sample has asked for its servers): a node runs one sample at a time, so its next sample
+    asks for a server after that answer, and which server it gets shows whether servers are started ahead
+    of samples (a wait, not a race, whatever the machine's speed). The node is the worker process that
+    started the sample's shared server."""
+
+    def __init__(self, network: PrivateNetwork, journals: Path) -> None:
+        super().__init__(network, policy=calls_then_answer(
+            ("each_evaluate", expression_of), ("each_pid", no_arguments), ("each_count", no_arguments),
+            ("shared_pid", no_arguments)))
+        self._journals = journals
+        self._asked = 0
+        self._served: set[int] = set()
+        self.ended: list[tuple[int, int, set[int]]] = []  # (worker, the sample's server, servers up unused)
+        self.gave_up: list[int] = []  # samples' servers whose node had no other server up within the guard
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
+        outputs = tool_outputs(await request.json())
+        if outputs:
+            await self._hold(int(outputs["each_pid"]), int(outputs["shared_pid"]))
+        else:
+            self._asked += 1
+        return await super()._answer(request)
+
+    async def _hold(self, served: int, shared: int) -> None:
+        self._served.add(served)
+        worker = read_journal(self._journals / "shared").up[shared]
+        unused: set[int] = set()
+        deadline = time.monotonic() + SPARE_GUARD
+        while self._asked < MCP_SAMPLES and not unused:
+            if time.monotonic() > deadline:
+                self.gave_up.append(served)
+                break
+            await asyncio.sleep(0.05)
+            started = read_journal(self._journals / "each").up
+            unused = {pid for pid, parent in started.items() if parent == worker} - self._served
+        self.ended.append((worker, served, unused))
+
+
+@dataclass
+class McpRayRun:
+    lines: list[dict]
+    each: Journal
+    shared: Journal
+    server: HeldUntilTheNodesNextServerIsUp
+
+    def outputs(self, line: dict) -> dict[str, str]:
+        return {record["name"]: record["output"] for record in line["episode"]["tool_log"]}
+
+    def workers(self) -> dict[int, list[dict]]:
+        """The samples each worker process ran (the parent of the shared server that served them)."""
+        by_worker: dict[int, list[dict]] = collections.defaultdict(list)
+        for line in self.lines:
+            by_worker[self.shared.up[int(self.outputs(line)["shared_pid"])]].append(line)
+        return dict(by_worker)
+
+
+def toy_alive(pid: int) -> bool:
+    """Whether ``pid`` is still a running toy server (not a zombie, not a process that took the pid after)."""
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and str(TOY) in process.cmdline()
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture(scope="module")
+def mcp_run(network: PrivateNetwork, cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[McpRayRun]:
+    """A calculator run on the cluster with a per-sample and a shared (``lifecycle: run``) stdio server; the
+    toy servers journal in a folder the nodes see."""
+    root = tmp_path_factory.mktemp("mcp-on-ray")
+    specs = [toy_spec("each", "--journal", str(root / "each"), prefix="each_"),
+             toy_spec("shared", "--journal", str(root / "shared"), prefix="shared_", lifecycle="run")]
+    servers = [arg for spec in specs for arg in ("--mcp-server", spec.model_dump_json(exclude_defaults=True))]
+    try:
+        with HeldUntilTheNodesNextServerIsUp(network, root) as server:
+            proc = run_evalharness(network, *run_args(server, root / "runs", "--task", "calculator", "--opt",
+                                                      f"count={MCP_SAMPLES}", "--max-samples", str(MCP_NODES),
+                                                      *servers, *on_ray(cluster)))
+        assert proc.returncode == 0, proc.stderr
+        yield McpRayRun(sample_lines(only_run_dir(root / "runs")), read_journal(root / "each"),
+                        read_journal(root / "shared"), server)
+    finally:  # what a failing run left behind (by pid: only the servers this run started)
+        for journal in (read_journal(root / "each"), read_journal(root / "shared")):
+            for pid in journal.up:
+                if toy_alive(pid):
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        psutil.Process(pid).kill()
+
+
+def test_mcp_on_ray_tools_answer_every_sample_once(mcp_run: McpRayRun) -> None:
+    assert_each_once(mcp_run.lines, MCP_SAMPLES)
+    for line in mcp_run.lines:
+        assert line["error"] is None and line["scores"][0]["value"] == 1.0, line
+        records = line["episode"]["tool_log"]
+        assert {(r["name"], r["server"], r["is_error"]) for r in records} == {
+            (name, name.split("_")[0], False) for name in MCP_TOOLS}
+        assert mcp_run.outputs(line)["each_evaluate"] == str(line["target"])  # the answer scored
+
+
+def test_mcp_on_ray_each_sample_has_a_server_of_its_own_and_each_node_one_shared(mcp_run: McpRayRun) -> None:
+    """A worker's servers started ahead are for the samples pending over the whole cluster (it cannot know
+    which of them the driver will hand it), so a node may end with one spare that no sample took."""
+    served = [int(mcp_run.outputs(line)["each_pid"]) for line in mcp_run.lines]
+    assert len(set(served)) == MCP_SAMPLES  # a process per sample
+    counts = {mcp_run.outputs(line)["each_count"] for line in mcp_run.lines}
+    assert counts == {"1"}  # and no sample used it before
+    workers = mcp_run.workers()
+    assert len(workers) == MCP_NODES  # both nodes ran samples
+    for worker, lines in workers.items():
+        assert len({mcp_run.outputs(line)["shared_pid"] for line in lines}) == 1  # one shared server a node
+        started = {pid for pid, parent in mcp_run.each.up.items() if parent == worker}
+        ran = {int(mcp_run.outputs(line)["each_pid"]) for line in lines}
+        assert ran <= started
+        # besides its samples' servers, a node starts at most its share of --max-samples ahead (one here)
+        assert len(started - ran) <= 1, (started, ran)
+    for journal in (mcp_run.each, mcp_run.shared):
+        # everything else is the driver's check before the run: one server of each spec
+        assert sum(1 for parent in journal.up.values() if parent not in workers) == 1
+
+
+def test_mcp_on_ray_the_workers_start_their_next_samples_servers_ahead(mcp_run: McpRayRun) -> None:
+    server = mcp_run.server
+    assert server.gave_up == [], server.ended  # every node had its next server up while its sample ran
+    checked = 0
+    for worker in mcp_run.workers():
+        ended = [(served, unused) for w, served, unused in server.ended if w == worker]
+        for (_, up_before), (served, _) in zip(ended, ended[1:]):
+            assert served in up_before  # up before the sample asked: started ahead of it
+            checked += 1
+    assert checked == MCP_SAMPLES - MCP_NODES  # every sample but each node's first
+
+
+def test_mcp_on_ray_no_server_outlives_the_run(mcp_run: McpRayRun) -> None:
+    """Not only gone: closed by the process that started it while it lived (a worker closing, or a sample
+    ending). Ray kills what a worker it kills leaves running, so gone alone would not tell a closed server
+    from one the worker forgot."""
+    for journal in (mcp_run.each, mcp_run.shared):
+        assert journal.up  # servers of both specs ran
+        for pid, parent in journal.up.items():
+            assert journal.closed.get(pid) == parent, (pid, parent, journal.closed)
+            assert not toy_alive(pid)

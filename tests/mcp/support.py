@@ -50,17 +50,28 @@ def http_toy(*args: str) -> Iterator[str]:
         process.wait()
 
 
-def call_then_answer(tool: str, arguments: Callable[[str], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+Arguments = Callable[[str], dict[str, Any]]  # a tool call's arguments, from the sample's user message
+
+
+def call_then_answer(tool: str, arguments: Arguments) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A model that calls ``tool`` once (arguments from the user's message), then answers with the result."""
+    return calls_then_answer((tool, arguments))
+
+
+def calls_then_answer(*calls: tuple[str, Arguments]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A model that calls each tool of ``calls`` once, all in one turn, then answers with the first one's
+    result: the others say what served the sample (a server's ``pid``, its ``count``)."""
 
     def policy(body: dict[str, Any]) -> dict[str, Any]:
-        last = body["messages"][-1]
-        if last["role"] == "tool":
-            return {"role": "assistant", "content": f"The answer is {last['content']}."}
-        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-        call = {"id": "call_1", "type": "function",
-                "function": {"name": tool, "arguments": json.dumps(arguments(user))}}
-        return {"role": "assistant", "content": None, "tool_calls": [call]}
+        messages = body["messages"]
+        if messages[-1]["role"] == "tool":
+            first = next(m for m in messages if m["role"] == "tool" and m["tool_call_id"] == "call_1")
+            return {"role": "assistant", "content": f"The answer is {first['content']}."}
+        user = next(m["content"] for m in messages if m["role"] == "user")
+        tool_calls = [{"id": f"call_{n}", "type": "function",
+                       "function": {"name": tool, "arguments": json.dumps(arguments(user))}}
+                      for n, (tool, arguments) in enumerate(calls, start=1)]
+        return {"role": "assistant", "content": None, "tool_calls": tool_calls}
 
     return policy
 
