@@ -97,7 +97,7 @@ class RayExecutor:
         actor = ray.remote(SampleWorker)
         for holder, node in enumerate(nodes):
             handle = actor.options(
-                num_cpus=0, max_concurrency=self._config.max_samples + 4, max_restarts=0,
+                num_cpus=0, max_concurrency=8, max_restarts=0,  # the exchange, and halt or close beside it
                 enable_task_events=False,  # the state API's record of every call: CPU per sample, unused here
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
             ).remote(self._config, samples, task_data_ref, self._api_key, self._limiter, holder,
@@ -138,13 +138,16 @@ class RayExecutor:
                     worker.call = None
                     free += await self._receive(future, worker, dispatch)
         finally:
+            for future in calls:
+                future.cancel()
             for worker in self._workers:
                 self._take_back(worker, dispatch)
-                if worker.call is not None:
-                    with contextlib.suppress(Exception):
-                        worker.handle.halt.remote()
+                with contextlib.suppress(Exception):
+                    if worker.alive:
+                        worker.handle.halt.remote()  # what it still runs, nobody will receive
+                    if worker.call is not None:
                         ray.cancel(worker.call)
-                    worker.call = None
+                worker.call = None
             dispatch.stats.running = 0
 
     def _hand_out(self, dispatch: Dispatch, free: int, calls: dict[asyncio.Future[Any], _Worker]) -> int:
@@ -202,16 +205,20 @@ class RayExecutor:
         worker.slots -= reply["released"]
         worker.standby = reply["standby"]
         worker.last_batch = len(reply["results"])
-        fatal = None
+        stop: Exception | None = None  # raised once every result of the reply is recorded
         for payload in reply["results"]:
             item = worker.assigned.pop(tuple(payload["key"]))
             if "fatal" in payload:
-                fatal = fatal or payload["fatal"]
+                stop = stop or ModelError(*payload["fatal"], fatal=True)
                 dispatch.pending.appendleft(item)  # not run: the same failure awaits it
+            elif "crash" in payload:
+                stop = stop or EvalHarnessError(f"the Ray worker on node {worker.node} failed on sample "
+                                                f"{item.sample.id} of {item.task}: {payload['crash']}")
+                dispatch.pending.appendleft(item)
             else:
                 await self._record(payload, item, dispatch)
-        if fatal is not None:
-            raise ModelError(*fatal, fatal=True)
+        if stop is not None:
+            raise stop
         return reply["released"]
 
     @staticmethod

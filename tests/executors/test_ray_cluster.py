@@ -35,7 +35,7 @@ from tests.executors.cluster import (
     start_evalharness,
 )
 from tests.mcp.support import START_GUARD_SECONDS, TOY, calls_then_answer, expression_of, toy_spec
-from tests.support.openai_server import calculator_policy
+from tests.support.openai_server import Fault, calculator_policy
 
 HANG_GUARD = 900.0
 BUILTIN_TASKS = builtin_tasks_dir()
@@ -103,11 +103,34 @@ def test_the_limits_hold_across_the_cluster(network: PrivateNetwork, cluster: Ra
     with NamespacedServer(network, latency=0.3) as server:
         proc = run_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
                                                   "count=16", "--max-samples", str(max_samples),
-                                                  "--max-connections", str(max_connections), *on_ray(cluster)))
+                                                  "--max-connections", str(max_connections),
+                                                  *on_ray(cluster)))
         peak = server.log.max_in_flight  # a sample asks one thing at a time
     assert proc.returncode == 0, proc.stderr
     assert_each_once(sample_lines(only_run_dir(tmp_path)), 16)
     assert lowest <= peak <= min(max_samples, max_connections)
+
+
+def test_a_fatal_model_error_on_a_worker_stops_the_run_and_the_run_resumes(
+        network: PrivateNetwork, cluster: RayCluster, tmp_path: Path) -> None:
+    """The endpoint rejects a request as no retry would mend: the run stops as a local one does, the workers
+    stop what they run, and what was recorded before stays recorded once, with the rest run on resume."""
+    with NamespacedServer(network, latency=0.2) as server:
+        server.inject(Fault("status", 401))
+        stopped = run_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                     "count=12", "--max-samples", "4", *on_ray(cluster)))
+        assert stopped.returncode != 0
+        assert "model error" in stopped.stderr and "--resume" in stopped.stderr, stopped.stderr
+        assert "Traceback" not in stopped.stderr
+        run_dir = only_run_dir(tmp_path)
+        assert json.loads((run_dir / "manifest.json").read_text())["status"] == "failed"
+        assert len(sample_lines(run_dir)) < 12
+        resumed = run_evalharness(network, "run", "--resume", str(run_dir), "--no-progress", "--no-report",
+                                  *on_ray(cluster))
+    assert resumed.returncode == 0, resumed.stderr
+    lines = sample_lines(run_dir)
+    assert_each_once(lines, 12)
+    assert all(line["error"] is None and line["scores"][0]["value"] == 1.0 for line in lines)
 
 
 def test_a_run_resumes_across_executors(network: PrivateNetwork, cluster: RayCluster, tmp_path: Path) -> None:

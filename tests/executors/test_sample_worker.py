@@ -107,8 +107,20 @@ async def test_halting_stops_the_samples_and_ends_the_call_outstanding(worker: C
     call = asyncio.create_task(worker.exchange(keys("a", "b"), keys("c")))
     await settle()
     running = list(worker._running.values())
-    worker.halt()
+    await worker.halt()
     reply = await asyncio.wait_for(call, HANG_GUARD)
     assert reply == {"results": [], "released": 0, "standby": 0}
     await settle()
     assert all(task.cancelled() for task in running) and worker.started == ["a", "b"]
+
+
+async def test_a_failure_of_the_workers_own_code_goes_back_as_such(worker: ControlledWorker,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a hang: the driver hears of it at once and stops the run, naming the sample."""
+    monkeypatch.setattr(ray_worker, "RESULT_BATCH_SECONDS", HANG_GUARD)
+    call = asyncio.create_task(worker.exchange(keys("a", "b"), keys("c")))
+    await settle()
+    worker._end("a").set_exception(OSError("disk full"))
+    reply = await asyncio.wait_for(call, HANG_GUARD)
+    assert reply["results"] == [{"key": ("t", "a", 0, None), "crash": "OSError: disk full"}]
+    assert worker.started == ["a", "b"]
