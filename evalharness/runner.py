@@ -31,7 +31,14 @@ from evalharness.config import RunConfig, Suite, TaskSpec
 from evalharness.errors import DataError, EvalHarnessError, RunAborted, RunInterrupted, ToolServerError
 from evalharness.executors import Dispatch, Executor, LocalExecutor
 from evalharness.models import backend_arg_keys
-from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, ModelError, parse_model_args
+from evalharness.models.base import (
+    CallContext,
+    GenerateConfig,
+    ModelBackend,
+    ModelError,
+    WrappedBackend,
+    parse_model_args,
+)
 from evalharness.ownership import ProcessIdentity
 from evalharness.report.aggregate import ConditionDelta, DomainSummary, condition_deltas, summarize_by_domain
 from evalharness.sandboxes.base import SandboxError, SandboxLimits
@@ -150,15 +157,13 @@ class RunStats:
         return self.score_sum / self.scored if self.scored else None
 
 
-class CountingBackend:
+class CountingBackend(WrappedBackend):
     """Counts model calls and tokens for the live display as they happen, and holds each sample's own calls
     (not the user simulator's) to its turn and token limits, whichever loop makes them."""
 
     def __init__(self, inner: ModelBackend, stats: RunStats) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._stats = stats
-        self.name = inner.name
-        self.max_connections = inner.max_connections
 
     async def generate(
         self, messages: list[Message], tools: list[ToolSpec], config: GenerateConfig, context: CallContext | None = None
@@ -178,15 +183,6 @@ class CountingBackend:
         if budget is not None:
             budget.record_model_call(out.usage.total_tokens)
         return out
-
-    async def check(self) -> None:
-        await self._inner.check()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    def describe(self) -> dict[str, Any]:
-        return self._inner.describe()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 from ray.exceptions import RayError
 
-from evalharness.models.base import CallContext, GenerateConfig, ModelBackend
+from evalharness.models.base import CallContext, GenerateConfig, ModelBackend, WrappedBackend
 from evalharness.types import Message, ModelOutput, ToolSpec
 
 SLOT_CHECK_SECONDS = 0.5  # how often a worker hands back connection slots it leased and no longer uses
@@ -138,14 +138,12 @@ class LeasedSlots:
             await asyncio.gather(self._checker, return_exceptions=True)
 
 
-class ClusterLimitedBackend:
+class ClusterLimitedBackend(WrappedBackend):
     """A worker's model client that holds a slot of the cluster's connection limit around each request."""
 
     def __init__(self, inner: ModelBackend, slots: LeasedSlots) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._slots = slots
-        self.name = inner.name
-        self.max_connections = inner.max_connections
 
     async def generate(self, messages: list[Message], tools: list[ToolSpec], config: GenerateConfig,
                        context: CallContext | None = None) -> ModelOutput:
@@ -154,12 +152,3 @@ class ClusterLimitedBackend:
             return await self._inner.generate(messages, tools, config, context)
         finally:
             self._slots.release()
-
-    async def check(self) -> None:
-        await self._inner.check()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    def describe(self) -> dict[str, Any]:
-        return self._inner.describe()

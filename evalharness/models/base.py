@@ -126,6 +126,25 @@ class ModelBackend(Protocol):
         ...
 
 
+class WrappedBackend:
+    """A backend that adds something around another's requests (a count, a limit) and is that other one in
+    everything else: its name, its connection cap, its check, its close and what the manifest records."""
+
+    def __init__(self, inner: ModelBackend) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self.max_connections = inner.max_connections
+
+    async def check(self) -> None:
+        await self._inner.check()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def describe(self) -> dict[str, Any]:
+        return self._inner.describe()
+
+
 def _coerce(key: str, raw: str, target: Any) -> Any:
     """Convert one ``k=v`` value to the field's type, with an error that names the key."""
     text = raw.strip()

@@ -193,6 +193,11 @@ class ScriptedOpenAIServer:
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup() if self._runner else asyncio.sleep(0))
+        # requests whose clients went away mid-answer (a run stopped, a node killed) end here, not at exit
+        left = asyncio.all_tasks(self._loop)
+        for task in left:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
         self._loop.close()
 
     async def _start_site(self, port: int = 0) -> None:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.adapters.tau.orchestrator import ConversationText
-from evalharness.adapters.tau.toolkit import Toolkit, tau2_parameters_schema
+from evalharness.adapters.tau.toolkit import Toolkit
 from evalharness.errors import DataError
 from evalharness.types import ToolSpec
 

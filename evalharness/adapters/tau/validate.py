@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalharness.adapters.tau.data import TauDomain, find_domain, load_domain
+from evalharness.adapters.tau.data import find_domain, load_domain
 from evalharness.adapters.tau.evaluator import assertion_checks, gold_toolkit
 from evalharness.adapters.tau.toolkit import typed_json
 from evalharness.errors import DataError
