@@ -133,6 +133,20 @@ def test_a_fatal_model_error_on_a_worker_stops_the_run_and_the_run_resumes(
     assert all(line["error"] is None and line["scores"][0]["value"] == 1.0 for line in lines)
 
 
+def test_a_driver_outside_the_cluster_joins_through_ray_client(network: PrivateNetwork, cluster: RayCluster,
+                                                                tmp_path: Path) -> None:
+    """``ray://HOST:10001``: the driver is no node of the cluster, and everything goes through the head's
+    client server."""
+    with NamespacedServer(network) as server:
+        proc = run_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                  "count=6", "--executor", "ray",
+                                                  "--ray-address", "ray://127.0.0.1:10001"))
+    assert proc.returncode == 0, proc.stderr
+    lines = sample_lines(only_run_dir(tmp_path))
+    assert_each_once(lines, 6)
+    assert all(line["error"] is None and line["scores"][0]["value"] == 1.0 for line in lines)
+
+
 def test_a_run_resumes_across_executors(network: PrivateNetwork, cluster: RayCluster, tmp_path: Path) -> None:
     with NamespacedServer(network) as server:
         first = run_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
