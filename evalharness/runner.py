@@ -44,7 +44,16 @@ from evalharness.report.aggregate import ConditionDelta, DomainSummary, conditio
 from evalharness.sandboxes.base import SandboxError, SandboxLimits
 from evalharness.sandboxes.manager import SandboxManager, resolve_mode
 from evalharness.store import RUNNING, RunDir, iter_sample_dicts, latest_by_key
-from evalharness.types import Episode, Message, ModelOutput, Sample, SampleError, SampleResult, ToolSpec
+from evalharness.types import (
+    Episode,
+    Message,
+    ModelOutput,
+    Sample,
+    SampleError,
+    SampleResult,
+    Score,
+    ToolSpec,
+)
 
 if TYPE_CHECKING:
     from evalharness.scoring.judge import Judge
@@ -245,19 +254,15 @@ async def _run_and_score(item: WorkItem, env: SampleEnv) -> SampleResult:
         except Exception as e:
             error = SampleError("scorer_error", f"{type(e).__name__}: {e}")
             _log_sample_failure("scoring", item, error)
-    return SampleResult(
-        task=item.task,
-        sample_id=item.sample.id,
-        epoch=item.epoch,
-        domain=item.sample.domain,
-        target=item.sample.target,
-        episode=episode,
-        scores=scores,
-        error=error,
-        started_at=started_at,
-        duration=time.perf_counter() - t0,
-        seed=item.seed,
-    )
+    return _result(item, episode, scores, error, started_at, time.perf_counter() - t0)
+
+
+def _result(item: WorkItem, episode: Episode, scores: list[Score], error: SampleError | None,
+            started_at: float, duration: float) -> SampleResult:
+    """What the store records of ``item``: the sample's identity from the plan, the rest from its run."""
+    return SampleResult(task=item.task, sample_id=item.sample.id, epoch=item.epoch, domain=item.sample.domain,
+                        target=item.sample.target, episode=episode, scores=scores, error=error,
+                        started_at=started_at, duration=duration, seed=item.seed)
 
 
 @contextlib.asynccontextmanager
@@ -635,16 +640,5 @@ def _log_sample_failure(stage: str, item: WorkItem, error: SampleError | None) -
 
 
 def _internal_error(item: WorkItem, exc: BaseException) -> SampleResult:
-    return SampleResult(
-        task=item.task,
-        sample_id=item.sample.id,
-        epoch=item.epoch,
-        domain=item.sample.domain,
-        target=item.sample.target,
-        episode=Episode(stop_reason="error"),
-        scores=[],
-        error=SampleError("internal", f"{type(exc).__name__}: {exc}"),
-        started_at=time.time(),
-        duration=0.0,
-        seed=item.seed,
-    )
+    error = SampleError("internal", f"{type(exc).__name__}: {exc}")
+    return _result(item, Episode(stop_reason="error"), [], error, time.time(), 0.0)
