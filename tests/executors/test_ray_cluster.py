@@ -272,6 +272,31 @@ def test_sigterm_during_a_ray_run_records_it_interrupted(network: PrivateNetwork
     assert_each_once(lines, len(lines))
 
 
+def test_a_driver_killed_outright_resumes_on_the_cluster(network: PrivateNetwork, cluster: RayCluster,
+                                                         tmp_path: Path) -> None:
+    """``kill -9`` of the driver mid-run: Ray ends its workers with it, and ``--resume`` on the cluster runs
+    what was not recorded, every sample once."""
+    total = 12
+    with NamespacedServer(network, latency=0.5) as server:
+        proc = start_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
+                                                    f"count={total}", "--max-samples", "2", *on_ray(cluster)))
+        try:
+            wait_for_results(tmp_path, 2, proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=HANG_GUARD)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        run_dir = only_run_dir(tmp_path)
+        assert 0 < len(sample_lines(run_dir)) < total
+        resumed = run_evalharness(network, "run", "--resume", str(run_dir), "--no-progress", "--no-report",
+                                  *on_ray(cluster))
+    assert resumed.returncode == 0, resumed.stderr
+    lines = sample_lines(run_dir)
+    assert_each_once(lines, total)
+    assert all(line["error"] is None and line["scores"][0]["value"] == 1.0 for line in lines)
+
+
 class HeldAfterFirstAnswer(NamespacedServer):
     """Answers until one sample has its final answer, then holds every request until ``release``: the run
     stays mid-way, with its sandboxes alive, for as long as a test needs to look at them."""
