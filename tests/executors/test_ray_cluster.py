@@ -35,6 +35,7 @@ from tests.executors.cluster import (
     start_evalharness,
 )
 from tests.mcp.support import START_GUARD_SECONDS, TOY, calls_then_answer, expression_of, toy_spec
+from tests.support.cli import evalharness
 from tests.support.openai_server import Fault, calculator_policy
 
 HANG_GUARD = 900.0
@@ -295,6 +296,11 @@ def test_a_driver_killed_outright_resumes_on_the_cluster(network: PrivateNetwork
     lines = sample_lines(run_dir)
     assert_each_once(lines, total)
     assert all(line["error"] is None and line["scores"][0]["value"] == 1.0 for line in lines)
+    # a run made on Ray is a run like any other to the reporter and the gate
+    report = evalharness("report", str(run_dir), "--out", str(tmp_path / "report.html"))
+    assert report.returncode == 0 and (tmp_path / "report.html").stat().st_size > 0, report.stderr
+    gate = evalharness("gate", "--baseline", str(run_dir), "--candidate", str(run_dir))
+    assert gate.returncode == 0, gate.stdout + gate.stderr
 
 
 class HeldAfterFirstAnswer(NamespacedServer):
