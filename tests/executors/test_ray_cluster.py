@@ -249,19 +249,28 @@ def test_a_local_checkpoint_answers_from_replicas_on_the_nodes(network: PrivateN
     assert len(model["replica_nodes"]) == 2  # one replica per node: each node's only CPU
 
 
+def signal_mid_run(server: NamespacedServer, cluster: RayCluster, out: Path, total: int, after: int,
+                   sig: signal.Signals) -> tuple[subprocess.Popen[str], str]:
+    """A calculator run on the cluster (2 samples in flight) sent ``sig`` once ``after`` results are recorded;
+    the process, ended, and what it wrote on stderr."""
+    proc = start_evalharness(cluster.network, *run_args(server, out, "--task", "calculator", "--opt",
+                                                        f"count={total}", "--max-samples", "2",
+                                                        *on_ray(cluster)))
+    try:
+        wait_for_results(out, after, proc)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=HANG_GUARD)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc, stderr
+
+
 def test_sigterm_during_a_ray_run_records_it_interrupted(network: PrivateNetwork, cluster: RayCluster,
                                                           tmp_path: Path) -> None:
     total = 12
     with NamespacedServer(network, latency=1.0) as server:
-        proc = start_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
-                                                    f"count={total}", "--max-samples", "2", *on_ray(cluster)))
-        try:
-            wait_for_results(tmp_path, 1, proc)
-            proc.send_signal(signal.SIGTERM)
-            _, stderr = proc.communicate(timeout=HANG_GUARD)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        proc, stderr = signal_mid_run(server, cluster, tmp_path, total, after=1, sig=signal.SIGTERM)
     run_dir = only_run_dir(tmp_path)
     assert proc.returncode == 130, stderr
     assert f"resume with `evalharness run --resume {run_dir}`" in stderr, stderr
@@ -279,15 +288,7 @@ def test_a_driver_killed_outright_resumes_on_the_cluster(network: PrivateNetwork
     what was not recorded, every sample once."""
     total = 12
     with NamespacedServer(network, latency=0.5) as server:
-        proc = start_evalharness(network, *run_args(server, tmp_path, "--task", "calculator", "--opt",
-                                                    f"count={total}", "--max-samples", "2", *on_ray(cluster)))
-        try:
-            wait_for_results(tmp_path, 2, proc)
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=HANG_GUARD)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        signal_mid_run(server, cluster, tmp_path, total, after=2, sig=signal.SIGKILL)
         run_dir = only_run_dir(tmp_path)
         assert 0 < len(sample_lines(run_dir)) < total
         resumed = run_evalharness(network, "run", "--resume", str(run_dir), "--no-progress", "--no-report",
